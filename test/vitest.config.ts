@@ -8,6 +8,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Each real service the suite needs is started once here (S3-protocol server, Docker image).
-    globalSetup: ['test/setup/s3.ts'],
+    globalSetup: ['test/setup/s3.ts', 'test/setup/docker.ts'],
   },
 });

@@ -33,6 +33,11 @@ export interface DockerPlan {
   containerOutputs: string;
   /** Path the repository is mounted at inside the container (also the working directory). */
   containerRepo: string;
+  /**
+   * Extra container labels, e.g. `{ 'mlship.model': 'churn' }`. The runner always adds `mlship=1`
+   * and `mlship.repo=<repoRoot>`, which win over these.
+   */
+  labels?: Record<string, string>;
 }
 
 /** What the runner reports about itself, recorded in eval results and register events. */
