@@ -1,0 +1,132 @@
+/**
+ * Every command: its name, arguments and options, and a loader for its handler. Handlers (and the
+ * core they need) are imported only when their command runs, so `--version`, `--help` and
+ * `rollback` do not pay for modules they never use.
+ */
+import type { Handler } from './types.js';
+
+export interface OptionDef {
+  flags: string;
+  description: string;
+  defaultValue?: string | boolean;
+  choices?: string[];
+}
+
+export interface CommandDef {
+  name: string;
+  /** commander argument syntax, e.g. `<ref>` or `[model]`. */
+  args?: string[];
+  summary: string;
+  options?: OptionDef[];
+  load: () => Promise<{ handle: Handler }>;
+}
+
+const push: OptionDef = { flags: '--push', description: 'push the registry commit to the remote' };
+
+export const commands: CommandDef[] = [
+  {
+    name: 'init',
+    summary: 'create mlship.yaml and the .mlship/ folder from a template',
+    options: [
+      { flags: '--template <name>', description: 'template to start from', defaultValue: 'basic' },
+      { flags: '--force', description: 'overwrite an existing mlship.yaml' },
+    ],
+    load: () => import('./init.js'),
+  },
+  {
+    name: 'validate',
+    summary: 'check the config, artifact paths, registry integrity and (unless --no-data) data checks',
+    options: [
+      { flags: '--staged', description: 'pre-commit mode: also refuse staged registry changes that are not pure appends' },
+      { flags: '--no-data', description: 'skip the data checks' },
+    ],
+    load: () => import('./validate.js'),
+  },
+  { name: 'check', args: ['[names...]'], summary: 'run data, schema and drift checks', load: () => import('./check.js') },
+  {
+    name: 'hash',
+    args: ['<paths...>'],
+    summary: 'print the sha256 digest of files and directories, like sha256sum',
+    options: [{ flags: '--no-cache', description: 'do not use the stat cache' }],
+    load: () => import('./hash.js'),
+  },
+  { name: 'push', args: ['[model]'], summary: "hash and store the model's artifacts", load: () => import('./push.js') },
+  {
+    name: 'pull',
+    args: ['<ref>'],
+    summary: "fetch and verify a version's artifacts (MODEL[@REF])",
+    options: [{ flags: '-o, --output <dir>', description: 'folder to write the artifacts into (default: their paths in the project)' }],
+    load: () => import('./pull.js'),
+  },
+  {
+    name: 'eval',
+    args: ['[model]'],
+    summary: 'run the evaluation and apply the gates',
+    options: [{ flags: '--runner <kind>', description: 'override evaluate.runner', choices: ['local', 'docker'] }],
+    load: () => import('./eval.js'),
+  },
+  { name: 'register', args: ['[model]'], summary: 'record a new version (after push and eval)', options: [push], load: () => import('./register.js') },
+  {
+    name: 'run',
+    args: ['[model]'],
+    summary: 'check, push, evaluate, gate and register',
+    options: [{ flags: '--runner <kind>', description: 'override evaluate.runner', choices: ['local', 'docker'] }, push],
+    load: () => import('./run.js'),
+  },
+  {
+    name: 'promote',
+    args: ['<ref>'],
+    summary: 'make a version live in an environment (MODEL@REF --to ENV)',
+    options: [
+      { flags: '--to <env>', description: 'target environment' },
+      { flags: '--reason <text>', description: 'why (required with --force)' },
+      { flags: '--force', description: 'override failed gates or policy conditions (with --reason)' },
+      push,
+    ],
+    load: () => import('./promote.js'),
+  },
+  {
+    name: 'approve',
+    args: ['<ref>'],
+    summary: 'approve a version for an environment (MODEL@REF --for ENV)',
+    options: [{ flags: '--for <env>', description: 'environment the approval is for' }, { flags: '--comment <text>', description: 'a note recorded with the approval' }, push],
+    load: () => import('./approve.js'),
+  },
+  {
+    name: 'rollback',
+    args: ['<model>'],
+    summary: 'put the previous version back live in an environment',
+    options: [
+      { flags: '--env <env>', description: 'environment to roll back' },
+      { flags: '--to <ref>', description: 'version to return to (default: the one live before the current)' },
+      { flags: '--reason <text>', description: 'why (required)' },
+      push,
+    ],
+    load: () => import('./rollback.js'),
+  },
+  {
+    name: 'deprecate',
+    args: ['<ref>'],
+    summary: 'mark a version as never to be promoted again',
+    options: [{ flags: '--reason <text>', description: 'why (required)' }, push],
+    load: () => import('./deprecate.js'),
+  },
+  { name: 'status', args: ['[model]'], summary: 'what is live where', load: () => import('./status.js') },
+  {
+    name: 'history',
+    args: ['<model>'],
+    summary: "a model's events",
+    options: [{ flags: '--env <env>', description: 'only events about this environment' }],
+    load: () => import('./history.js'),
+  },
+  { name: 'diff', args: ['<a>', '<b>'], summary: 'compare two versions: metrics, artifacts, checks', load: () => import('./diff.js') },
+  {
+    name: 'verify',
+    summary: 'check every chain and that the registry history in git is append-only',
+    options: [
+      { flags: '--store', description: 'also re-hash every referenced object in the store' },
+      { flags: '--since <rev>', description: 'check the registry only grew since this revision (e.g. origin/main)' },
+    ],
+    load: () => import('./verify.js'),
+  },
+];

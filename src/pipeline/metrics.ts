@@ -1,0 +1,59 @@
+/**
+ * Reading the metrics file an evaluation writes: a JSON object of numbers (nested objects allowed).
+ * Anything else is refused with the file and the offending key named.
+ */
+import { readFile } from 'node:fs/promises';
+import { usageError } from '../errors.js';
+import type { Metrics } from '../gates/index.js';
+
+const MAX_METRICS_BYTES = 16 * 1024 * 1024;
+
+/** Pure: validate parsed JSON as a metrics document; returns the problem or the metrics. */
+export function validateMetrics(value: unknown, shown: string): Metrics {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw usageError('E_METRICS', `${shown}: expected a JSON object of metrics, got ${Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value}`, {
+      hint: 'write e.g. {"accuracy": 0.91, "auc": 0.95}',
+    });
+  }
+  const walk = (object: Record<string, unknown>, prefix: string): void => {
+    for (const [key, v] of Object.entries(object)) {
+      const name = prefix === '' ? key : `${prefix}.${key}`;
+      if (typeof v === 'number') continue;
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        walk(v as Record<string, unknown>, name);
+        continue;
+      }
+      throw usageError('E_METRICS', `${shown}: metric '${name}' is ${JSON.stringify(v)}, not a number`, {
+        hint: 'every metric must be a finite number (nested objects are allowed); fix the evaluation script',
+      });
+    }
+  };
+  walk(value as Record<string, unknown>, '');
+  return value as Metrics;
+}
+
+export async function readMetrics(file: string, shown: string): Promise<Metrics> {
+  let text: string;
+  try {
+    const bytes = await readFile(file);
+    if (bytes.length > MAX_METRICS_BYTES) throw usageError('E_METRICS', `${shown}: ${bytes.length} bytes is too large for a metrics file`);
+    text = bytes.toString('utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw usageError('E_METRICS_MISSING', `the evaluation did not write its metrics file ${shown}`, {
+        hint: "write it to ${outputs}/<evaluate.metrics> (the path evaluate.metrics names inside the outputs folder)",
+      });
+    }
+    throw error;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const nonFinite = /\b(NaN|-?Infinity)\b/.exec(text);
+    throw usageError('E_METRICS', nonFinite !== null ? `${shown}: contains ${nonFinite[1]}, which is not a number JSON allows` : `${shown}: not valid JSON (${(error as Error).message})`, {
+      hint: nonFinite !== null ? 'a metric that cannot be computed should be left out (a gate on it then fails with a clear reason)' : 'the metrics file must be one JSON object',
+    });
+  }
+  return validateMetrics(value, shown);
+}

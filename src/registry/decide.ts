@@ -1,0 +1,136 @@
+/**
+ * Plan, then apply: whether a promotion or rollback may happen, decided purely from the state and
+ * the config. Every unmet condition is reported at once. The registry appends what these return.
+ */
+import { usageError, verdictError } from '../errors.js';
+import { closest } from '../config/suggest.js';
+import type { ModelConfig } from '../config/schema.js';
+import { evaluateGates, type GateResult } from '../gates/index.js';
+import type { PromoteEvent, RollbackEvent } from './events.js';
+import { previousLive, type ModelState } from './state.js';
+
+type Draft<T> = Omit<T, 'seq' | 'prev'>;
+
+export function assertEnvironment(config: ModelConfig, model: string, env: string): void {
+  if (config.environments.includes(env)) return;
+  const suggestion = closest(env, config.environments);
+  throw usageError('E_UNKNOWN_ENV', `'${env}' is not an environment of ${model} (${config.environments.join(', ')})`, {
+    hint: suggestion !== undefined ? `did you mean '${suggestion}'?` : `add it to models.${model}.environments in mlship.yaml`,
+  });
+}
+
+/** Glob match for approver patterns: `*` any run of characters, `?` one. */
+export const matchesPattern = (value: string, pattern: string): boolean =>
+  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i').test(value);
+
+export interface PromotionInput {
+  model: string;
+  config: ModelConfig;
+  version: number;
+  env: string;
+  actor: string;
+  at: string;
+  branch: string | null;
+  force: boolean;
+  reason: string | undefined;
+}
+
+export type PromotionPlan =
+  | { kind: 'unchanged'; version: number }
+  | { kind: 'append'; event: Draft<PromoteEvent>; gates: GateResult[]; overridden: string[] };
+
+/** Decide a promotion: refuse with every reason at once, or return the event to append. */
+export function planPromotion(state: ModelState, input: PromotionInput): PromotionPlan {
+  const { model, config, version, env } = input;
+  assertEnvironment(config, model, env);
+  const target = state.versions.get(version);
+  if (target === undefined) throw usageError('E_UNKNOWN_VERSION', `${model} has no version ${version}`);
+  if (target.deprecated) throw verdictError('E_DEPRECATED', `${model} v${version} is deprecated and cannot be promoted`, { hint: 'promote a later version' });
+  const live = state.environments.get(env)?.current ?? null;
+  if (live === version) return { kind: 'unchanged', version };
+
+  // Gates again, against what is live now (a `vs: production` gate judges the production of today).
+  const baselines = Object.fromEntries(
+    [...state.environments].flatMap(([name, e]) => {
+      const v = e.current === null ? undefined : state.versions.get(e.current);
+      return v === undefined ? [] : [[name, { version: v.version, metrics: v.register.metrics }]];
+    }),
+  );
+  const gates = evaluateGates(config.gates, target.register.metrics, baselines);
+  const forcible: string[] = gates.filter((g) => !g.passed).map((g) => `gate ${g.metric}: ${g.reason}`);
+  const hard: string[] = [];
+
+  const policy = config.policy[env];
+  if (policy !== undefined) {
+    if (policy.requires !== undefined && !target.promotedTo.has(policy.requires)) {
+      forcible.push(`policy: v${version} must be promoted to ${policy.requires} before ${env}`);
+    }
+    if (policy.approvals !== undefined && policy.approvals > 0) {
+      const approvers = new Set(target.approvals.get(env) ?? []);
+      if (approvers.size < policy.approvals) {
+        forcible.push(`policy: ${env} needs ${policy.approvals} approval(s), v${version} has ${approvers.size}${approvers.size > 0 ? ` (${[...approvers].join(', ')})` : ''}: mlship approve ${model}@${version} --for ${env}`);
+      }
+    }
+    if (policy.branches !== undefined && (input.branch === null || !policy.branches.some((b) => matchesPattern(input.branch as string, b)))) {
+      hard.push(`policy: promotions to ${env} only from ${policy.branches.join(', ')} (this is ${input.branch ?? 'a detached HEAD'})`);
+    }
+  }
+
+  if (forcible.length > 0 && input.force) {
+    if (input.reason === undefined || input.reason.trim() === '') throw usageError('E_REASON', '--force needs --reason TEXT: the event records why the rules were overridden');
+    if (policy !== undefined && !policy.allow_force) hard.push(`policy: ${env} does not allow --force (allow_force: false)`);
+  }
+  const refused = input.force ? hard : [...hard, ...forcible];
+  if (refused.length > 0) {
+    throw verdictError('E_REFUSED', `promotion of ${model} v${version} to ${env} refused:\n  - ${refused.join('\n  - ')}`, {
+      hint: forcible.length > 0 && hard.length === 0 ? 'fix the conditions above, or override with --force --reason TEXT' : 'fix the conditions above',
+      details: { reasons: refused },
+    });
+  }
+  const forced = input.force && forcible.length > 0;
+  return {
+    kind: 'append',
+    gates,
+    overridden: forced ? forcible : [],
+    event: {
+      type: 'promote',
+      model,
+      version,
+      at: input.at,
+      actor: input.actor,
+      env,
+      from: live,
+      ...(input.reason !== undefined && input.reason.trim() !== '' ? { reason: input.reason.trim() } : {}),
+      ...(forced ? { forced: true, overridden: forcible } : {}),
+    },
+  };
+}
+
+export interface RollbackInput {
+  model: string;
+  config: ModelConfig;
+  env: string;
+  /** An explicit target version (`--to`), else the previously live version. */
+  to: number | undefined;
+  reason: string | undefined;
+  actor: string;
+  at: string;
+}
+
+export function planRollback(state: ModelState, input: RollbackInput): Draft<RollbackEvent> {
+  const { model, env } = input;
+  assertEnvironment(input.config, model, env);
+  if (input.reason === undefined || input.reason.trim() === '') {
+    throw usageError('E_REASON', 'rollback needs --reason TEXT: the registry records why', { hint: `e.g. mlship rollback ${model} --env ${env} --reason "p95 latency regression"` });
+  }
+  const current = state.environments.get(env)?.current ?? null;
+  if (current === null) throw verdictError('E_NOTHING_LIVE', `nothing of ${model} is live in ${env}: there is nothing to roll back`);
+  const target = input.to ?? previousLive(state, env);
+  if (target === undefined) {
+    throw verdictError('E_NO_PREVIOUS', `no earlier version of ${model} was live in ${env} before v${current}`, {
+      hint: `name one explicitly: mlship rollback ${model} --env ${env} --to VERSION --reason …`,
+    });
+  }
+  if (target === current) throw verdictError('E_ALREADY_LIVE', `${model} v${target} is already live in ${env}`);
+  return { type: 'rollback', model, version: target, at: input.at, actor: input.actor, env, from: current, reason: input.reason.trim() };
+}

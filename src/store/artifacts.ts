@@ -1,0 +1,183 @@
+/**
+ * Artifacts: a declared path (a file or a directory) hashed into a digest and moved to and from a store.
+ * A directory is a tree object: canonical JSON `{"entries":[{path,digest,size,mode}…]}` sorted by path;
+ * its digest is the tree object's digest (DESIGN.md "The artifact store").
+ */
+import { lstat, mkdir, readdir, realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { integrityError, usageError } from '../errors.js';
+import { isInside } from '../paths.js';
+import { hashBytes, hashFile } from './hash.js';
+import { mapPool } from './pool.js';
+import type { StatCache } from './stat-cache.js';
+import { DIGEST_RE, type ArtifactStore, type ProgressSink } from './types.js';
+
+export interface TreeEntry {
+  path: string;
+  digest: string;
+  size: number;
+  mode: '644' | '755';
+}
+
+export interface HashedFile {
+  kind: 'file';
+  digest: string;
+  size: number;
+  /** Absolute path on disk. */
+  source: string;
+}
+
+export interface HashedTree {
+  kind: 'tree';
+  digest: string;
+  /** Total bytes of the files. */
+  size: number;
+  source: string;
+  entries: TreeEntry[];
+  /** The canonical tree object. */
+  bytes: Buffer;
+}
+
+export type HashedArtifact = HashedFile | HashedTree;
+
+/** Files hashed at once: enough to keep the disk busy, few enough to bound open handles. */
+const PARALLEL = 8;
+
+async function hashCached(path: string, stats: Stats, cache: StatCache, onBytes?: ProgressSink): Promise<string> {
+  const known = cache.lookup(path, stats);
+  if (known !== undefined) return known;
+  const { digest } = await hashFile(path, onBytes);
+  cache.remember(path, stats, digest);
+  return digest;
+}
+
+export const canonicalTree = (entries: TreeEntry[]): Buffer =>
+  Buffer.from(JSON.stringify({ entries: entries.map((e) => ({ path: e.path, digest: e.digest, size: e.size, mode: e.mode })) }));
+
+/** Every regular file below `dir`, as `/`-separated relative paths, refusing links that leave `root`. */
+async function listFiles(dir: string, root: string, what: string): Promise<{ rel: string; full: string; stats: Stats }[]> {
+  const out: { rel: string; full: string; stats: Stats }[] = [];
+  const realRoot = await realpath(root);
+  const walk = async (current: string, prefix: string): Promise<void> => {
+    const names = (await readdir(current)).sort();
+    for (const name of names) {
+      const full = join(current, name);
+      const rel = prefix === '' ? name : `${prefix}/${name}`;
+      let stats = await lstat(full);
+      if (stats.isSymbolicLink()) {
+        const target = await realpath(full).catch(() => undefined);
+        if (target === undefined || !isInside(realRoot, target)) {
+          throw usageError('E_PATH', `${what}: '${rel}' is a symbolic link that leads outside the repository`, { hint: 'replace the link with the file itself' });
+        }
+        stats = await stat(full);
+      }
+      if (stats.isDirectory()) await walk(full, rel);
+      else if (stats.isFile()) out.push({ rel, full, stats });
+    }
+  };
+  await walk(dir, '');
+  return out;
+}
+
+/**
+ * Hash one artifact (file or directory). `path` is absolute and already checked to be inside `root`.
+ */
+export async function hashArtifact(path: string, root: string, what: string, cache: StatCache, onBytes?: ProgressSink): Promise<HashedArtifact> {
+  let stats: Stats;
+  try {
+    stats = await stat(path);
+  } catch {
+    throw usageError('E_ARTIFACT_MISSING', `${what}: ${path} does not exist`, { hint: 'create it (train the model first?) or fix the path in mlship.yaml' });
+  }
+  if (stats.isFile()) {
+    return { kind: 'file', digest: await hashCached(path, stats, cache, onBytes), size: stats.size, source: path };
+  }
+  if (!stats.isDirectory()) throw usageError('E_ARTIFACT_KIND', `${what}: ${path} is neither a file nor a directory`);
+  const files = await listFiles(path, root, what);
+  const entries = await mapPool(files, PARALLEL, async (file): Promise<TreeEntry> => ({
+    path: file.rel,
+    digest: await hashCached(file.full, file.stats, cache, onBytes),
+    size: file.stats.size,
+    mode: (file.stats.mode & 0o111) !== 0 ? '755' : '644',
+  }));
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const bytes = canonicalTree(entries);
+  return { kind: 'tree', digest: hashBytes(bytes), size: entries.reduce((n, e) => n + e.size, 0), source: path, entries, bytes };
+}
+
+export interface PushStats {
+  uploaded: number;
+  skipped: number;
+  bytes: number;
+}
+
+/** Store an artifact's objects (files first, the tree last, so a tree never names a missing object). */
+export async function pushArtifact(store: ArtifactStore, artifact: HashedArtifact, progress?: ProgressSink): Promise<PushStats> {
+  const stats: PushStats = { uploaded: 0, skipped: 0, bytes: 0 };
+  const count = (uploaded: boolean, size: number) => {
+    if (uploaded) {
+      stats.uploaded++;
+      stats.bytes += size;
+    } else stats.skipped++;
+  };
+  if (artifact.kind === 'file') {
+    count(await store.putFile(artifact.digest, artifact.source, artifact.size, progress), artifact.size);
+    return stats;
+  }
+  if (await store.has(artifact.digest)) {
+    // A tree is only written after all its files, so its presence means the whole directory is there.
+    stats.skipped += artifact.entries.length + 1;
+    return stats;
+  }
+  const unique = new Map(artifact.entries.map((e) => [e.digest, e]));
+  await mapPool([...unique.values()], PARALLEL, async (entry) => {
+    const source = join(artifact.source, ...entry.path.split('/'));
+    count(await store.putFile(entry.digest, source, entry.size, progress), entry.size);
+  });
+  count(await store.putBytes(artifact.digest, artifact.bytes), artifact.bytes.length);
+  return stats;
+}
+
+/** Parse and validate a tree object read back from a store: it must not point outside its folder. */
+export function parseTree(bytes: Buffer, digest: string): TreeEntry[] {
+  const bad = (why: string) => integrityError('E_TREE', `tree object ${digest} is malformed: ${why}`, { hint: 'the store holds a damaged or hostile tree object; push the directory again from a good copy' });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw bad('not JSON');
+  }
+  const entries = (parsed as { entries?: unknown }).entries;
+  if (!Array.isArray(entries)) throw bad("no 'entries' list");
+  const seen = new Set<string>();
+  return entries.map((raw: unknown, i) => {
+    const e = raw as Partial<TreeEntry>;
+    if (typeof e.path !== 'string' || typeof e.digest !== 'string' || typeof e.size !== 'number' || (e.mode !== '644' && e.mode !== '755')) throw bad(`entry ${i} has the wrong shape`);
+    const parts = e.path.split('/');
+    if (e.path === '' || e.path.includes('\\') || e.path.includes('\0') || e.path.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..')) {
+      throw bad(`entry ${i} has an unsafe path ${JSON.stringify(e.path)}`);
+    }
+    if (!DIGEST_RE.test(e.digest)) throw bad(`entry ${i} has an invalid digest`);
+    if (seen.has(e.path)) throw bad(`entry ${i} repeats the path ${e.path}`);
+    seen.add(e.path);
+    return { path: e.path, digest: e.digest, size: e.size, mode: e.mode };
+  });
+}
+
+/** Fetch an artifact to `dest` (a file path, or a folder for a tree), verifying every byte. */
+export async function pullArtifact(store: ArtifactStore, kind: 'file' | 'tree', digest: string, dest: string, progress?: ProgressSink): Promise<number> {
+  if (kind === 'file') {
+    await store.getFile(digest, dest, progress);
+    return 1;
+  }
+  const entries = parseTree(await store.getBytes(digest), digest);
+  const base = resolve(dest);
+  await mkdir(base, { recursive: true });
+  await mapPool(entries, PARALLEL, async (entry) => {
+    const target = resolve(base, ...entry.path.split('/'));
+    if (!isInside(base, target) || target === base) throw integrityError('E_TREE', `tree ${digest} entry ${entry.path} escapes ${dest}`);
+    await store.getFile(entry.digest, target, progress);
+  });
+  return entries.length;
+}
