@@ -16,6 +16,8 @@ export interface CheckFailure {
   examples: unknown[];
   /** Their 1-based data row numbers (header excluded), where known. */
   rows: number[];
+  /** With `mostly`: the fraction of rows that satisfy the rule (0..1). */
+  satisfied?: number;
   /** One line, with the numbers: "age: 3 rows above max 120 (130, 141, 150)". */
   message: string;
 }
@@ -36,4 +38,13 @@ export interface CheckContext {
   cacheDir: string;
   /** The config file name shown in messages (e.g. mlship.yaml). */
   configFile: string;
+  /** The clock for `freshness` (default: the current time). */
+  now?: Date;
+  /**
+   * Digest of a file, used to key reference sketches (default: hashFile, a full sha256 read).
+   * The core may pass its stat-cached hasher so that an unchanged reference is not re-read.
+   */
+  digestFile?: (absolutePath: string) => Promise<string>;
+  /** DuckDB settings; defaults: all cores, memory_limit 1GB. */
+  engine?: { threads?: number; memoryLimit?: string };
 }
