@@ -65,7 +65,8 @@ export function binCounts(entries: readonly { key: unknown; value: unknown }[], 
   const counts = new Array<number>(edges.length + 1).fill(0);
   const index = new Map(edges.map((e, i) => [e, i]));
   for (const { key, value } of entries) {
-    const i = key === null ? edges.length : index.get(Number(key));
+    // DuckDB keys the overflow bucket (values above the last boundary) with +Infinity.
+    const i = key === null || Number(key) === Number.POSITIVE_INFINITY ? edges.length : index.get(Number(key));
     if (i !== undefined) counts[i] = (counts[i] ?? 0) + Number(value);
   }
   return counts;
