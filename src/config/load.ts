@@ -141,7 +141,10 @@ export function parseConfig(text: string, file: string): ParseResult {
       }
       continue;
     }
-    problems.push(problem(offsetOf(doc, issue.path), issue.path, describeIssue(issue, valueAt(data, issue.path))));
+    const value = valueAt(data, issue.path);
+    // A problem about a whole mapping points at its key; any other at the value itself.
+    const offset = value !== null && typeof value === 'object' && !Array.isArray(value) && issue.path.length > 0 ? keyOffsetOf(doc, issue.path) : offsetOf(doc, issue.path);
+    problems.push(problem(offset, issue.path, describeIssue(issue, value)));
   }
   problems.sort((a, b) => a.line - b.line || a.col - b.col);
   return { ok: false, problems: dedupe(problems) };
@@ -201,10 +204,12 @@ const typeName = (value: unknown): string =>
 
 function describeIssue(issue: FlatIssue, value: unknown): string {
   switch (issue.code) {
-    case 'invalid_type':
-      if (value === undefined) return `required (${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`})`;
-      return `expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${typeName(value)}`;
+    case 'invalid_type': {
+      const expected = issue.expected === 'object' || issue.expected === 'record' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
+      return value === undefined ? `required (${expected})` : `expected ${expected}, got ${typeName(value)}`;
+    }
     case 'invalid_value':
+      if (value === undefined) return `required (${issue.values.map((v) => JSON.stringify(v)).join(' or ')})`;
       return issue.values.length === 1
         ? `must be ${JSON.stringify(issue.values[0])}, got ${JSON.stringify(value)}`
         : `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(value)}${suggestValue(value, issue.values)}`;
