@@ -40,6 +40,8 @@ interface RuleSpec {
 
 interface Compiled {
   rules: RuleSpec[];
+  /** Typed values computed once per row in a projection under the scan, as [expression, alias]. */
+  derived: [string, string][];
   /** Failures known without reading rows: missing columns, extra columns. */
   static: CheckFailure[];
   freshness?: { column: string; expr: string; maxAgeMs: number; maxAge: string | number };
@@ -66,7 +68,7 @@ export async function runDatasetCheck(engine: Engine, name: string, check: Check
       ...compiled.rules.flatMap((r, i) => (r.observed ? [`${r.observed} AS o${i}`] : [])),
       ...(compiled.freshness ? [`epoch_ms(max(${compiled.freshness.expr})) AS fresh`] : []),
     ];
-    const [row] = await engine.query(`SELECT ${aggregates.join(', ')} FROM ${ds.scan}`);
+    const [row] = await engine.query(`SELECT ${aggregates.join(', ')} FROM ${withDerived(ds.scan, compiled.derived)}`);
     const nonNull: Record<string, number> = {};
     counted.forEach((c, i) => {
       nonNull[c.name] = Number(row?.[`c${i}`] ?? 0);
@@ -94,7 +96,7 @@ export async function runDatasetCheck(engine: Engine, name: string, check: Check
     failed.push({ spec, index, failing, observed: spec.observed ? (row[`o${index}`] ?? null) : failing, ...(spec.mostly !== undefined ? { satisfied } : {}) });
   });
 
-  const examples = failed.length > 0 ? await fetchExamples(engine, dataset, failed.map((f) => f.spec)) : [];
+  const examples = failed.length > 0 ? await fetchExamples(engine, dataset, failed.map((f) => f.spec), compiled.derived) : [];
   failed.forEach((f, i) => {
     const found = examples[i] ?? [];
     const values = found.map((e) => e.v);
@@ -178,7 +180,20 @@ async function compile(engine: Engine, ds: Dataset, name: string, check: CheckCo
     rows: [],
     message: `${column}: no such column in ${ds.path} (columns: ${found.join(', ')})`,
   });
-  const out: Compiled = { rules: [], static: [] };
+  const out: Compiled = { rules: [], static: [], derived: [] };
+  const aliases = new Map<string, string>();
+  const taken = new Set(found);
+  /** The alias of a derived expression (a cast), so that every rule of the column reuses one evaluation. */
+  const derive = (expr: string): string => {
+    const known = aliases.get(expr);
+    if (known) return known;
+    let name = `${ds.rowColumn}_v${aliases.size}`;
+    while (taken.has(name)) name = `_${name}`;
+    const alias = ident(name);
+    aliases.set(expr, alias);
+    out.derived.push([expr, alias]);
+    return alias;
+  };
   const absent = new Set<string>();
   const need = (column: string) => {
     if (byName.has(column)) return true;
@@ -195,7 +210,7 @@ async function compile(engine: Engine, ds: Dataset, name: string, check: CheckCo
   }
   for (const [column, rule] of Object.entries(check.columns ?? {})) {
     const source = byName.get(column);
-    if (source) out.rules.push(...(await compileColumn(engine, source, rule, (...keys) => at(ctx, name, 'columns', column, ...keys))));
+    if (source) out.rules.push(...(await compileColumn(engine, source, rule, (...keys) => at(ctx, name, 'columns', column, ...keys), derive)));
   }
   if (check.unique && check.unique.every(need)) {
     const cols = check.unique.map(ident);
@@ -249,14 +264,18 @@ interface Comparison {
   shown: (sql: string) => string;
 }
 
-async function compileColumn(engine: Engine, source: DataColumn, rule: ColumnRuleConfig, where: (...keys: string[]) => string): Promise<RuleSpec[]> {
+async function compileColumn(engine: Engine, source: DataColumn, rule: ColumnRuleConfig, where: (...keys: string[]) => string, derive: (expr: string) => string): Promise<RuleSpec[]> {
   const col = ident(source.name);
   const family = familyOf(source.type);
   const text = family === 'text' ? col : `CAST(${col} AS VARCHAR)`;
   const rules: RuleSpec[] = [];
   const name = source.name;
   const common = { column: name, kind: 'rows' as const, key: '', ...(rule.mostly !== undefined ? { mostly: rule.mostly } : {}) };
-  const typed: TypedColumn | undefined = rule.type ? typedColumn(col, source.type, rule.type) : undefined;
+  let typed: TypedColumn | undefined = rule.type ? typedColumn(col, source.type, rule.type) : undefined;
+  if (typed?.compatible && typed.value !== col) {
+    const alias = derive(typed.value);
+    typed = { value: alias, bad: `(${col} IS NOT NULL AND ${alias} IS NULL)`, compatible: true };
+  }
 
   if (rule.type && typed) {
     const type = rule.type;
@@ -288,7 +307,7 @@ async function compileColumn(engine: Engine, source: DataColumn, rule: ColumnRul
     });
   }
 
-  const comparison = (kind: 'number' | 'string' | 'boolean'): Comparison => compare(engine, col, text, source, rule.type, typed, kind, where);
+  const comparison = (kind: 'number' | 'string' | 'boolean'): Comparison => compare(engine, col, text, source, rule.type, typed, kind, where, derive);
   for (const bound of ['min', 'max'] as const) {
     const value = rule[bound];
     if (value === undefined) continue;
@@ -359,7 +378,7 @@ const article = (type: string) => (type === 'integer' ? 'an integer' : `a ${type
  * compares numerically (text that is not a number fails the rule), a string compares as text (or as
  * a date/timestamp on date and timestamp columns), booleans as booleans.
  */
-function compare(engine: Engine, col: string, text: string, source: DataColumn, declared: ColumnType | undefined, typed: TypedColumn | undefined, kind: 'number' | 'string' | 'boolean', where: (key: string) => string): Comparison {
+function compare(engine: Engine, col: string, text: string, source: DataColumn, declared: ColumnType | undefined, typed: TypedColumn | undefined, kind: 'number' | 'string' | 'boolean', where: (key: string) => string, derive: (expr: string) => string): Comparison {
   const family = familyOf(source.type);
   const checkCast = async (lit: string, sqlType: string, raw: unknown, key: string): Promise<string> => {
     const [row] = await engine.query(`SELECT TRY_CAST(${lit} AS ${sqlType}) IS NULL AS bad`);
@@ -399,7 +418,7 @@ function compare(engine: Engine, col: string, text: string, source: DataColumn, 
   }
   const present = `${col} IS NOT NULL`;
   if (kind === 'number') {
-    const value = family === 'text' ? `TRY_CAST(${col} AS DOUBLE)` : `${col}::DOUBLE`;
+    const value = family === 'text' ? derive(`TRY_CAST(${col} AS DOUBLE)`) : `${col}::DOUBLE`;
     const lit = async (v: string | number | boolean, key: string) => {
       if (family !== 'text' && !isNumericFamily(family)) {
         throw usageError('E_CHECK_VALUE', `${where(key)}: column '${source.name}' is ${source.type}; a number does not compare with it`, { hint: 'declare its type, or compare with a string' });
@@ -424,7 +443,7 @@ function compare(engine: Engine, col: string, text: string, source: DataColumn, 
 }
 
 /** The first failing rows of each failed rule, in file order: one scan for all row rules, one query per uniqueness rule. */
-async function fetchExamples(engine: Engine, ds: Dataset, specs: RuleSpec[]): Promise<{ r: number; v: Plain }[][]> {
+async function fetchExamples(engine: Engine, ds: Dataset, specs: RuleSpec[], derived: [string, string][]): Promise<{ r: number; v: Plain }[][]> {
   const row = ident(ds.rowColumn);
   const out: { r: number; v: Plain }[][] = specs.map(() => []);
   const parse = (value: Plain): { r: number; v: Plain }[] =>
@@ -432,14 +451,18 @@ async function fetchExamples(engine: Engine, ds: Dataset, specs: RuleSpec[]): Pr
   const rowSpecs = specs.map((s, i) => [s, i] as const).filter(([s]) => s.kind === 'rows');
   if (rowSpecs.length > 0) {
     const list = rowSpecs.map(([s, i]) => `min_by({'r': ${row}, 'v': ${s.example}}, ${row}, ${MAX_EXAMPLES}) FILTER (WHERE ${s.fail}) AS e${i}`);
-    const [result] = await queryDataset(engine, ds, (d) => engine.query(`SELECT ${list.join(', ')} FROM ${d.numbered}`)).then((r) => r.result);
+    const [result] = await queryDataset(engine, ds, (d) => engine.query(`SELECT ${list.join(', ')} FROM ${withDerived(d.numbered, derived)}`)).then((r) => r.result);
     for (const [, i] of rowSpecs) out[i] = parse((result as Row | undefined)?.[`e${i}`] ?? null);
   }
   for (const [s, i] of specs.map((s, i) => [s, i] as const)) {
     if (s.kind !== 'unique') continue;
-    const sql = `SELECT ${row} AS r, v FROM (SELECT ${row}, ${s.example} AS v, row_number() OVER (PARTITION BY ${s.key} ORDER BY ${row}) AS k FROM ${ds.numbered} WHERE ${s.key} IS NOT NULL) WHERE k > 1 ORDER BY r LIMIT ${MAX_EXAMPLES}`;
-    const rows = (await queryDataset(engine, ds, (d) => engine.query(sql.replace(ds.numbered, d.numbered)))).result;
+    const sql = `SELECT ${row} AS r, v FROM (SELECT ${row}, ${s.example} AS v, row_number() OVER (PARTITION BY ${s.key} ORDER BY ${row}) AS k FROM ${withDerived(ds.numbered, derived)} WHERE ${s.key} IS NOT NULL) WHERE k > 1 ORDER BY r LIMIT ${MAX_EXAMPLES}`;
+    const rows = (await queryDataset(engine, ds, (d) => engine.query(sql.replace(withDerived(ds.numbered, derived), withDerived(d.numbered, derived))))).result;
     out[i] = rows.map((r) => ({ r: Number(r.r), v: r.v ?? null }));
   }
   return out;
 }
+
+/** A table expression with the derived columns added. */
+const withDerived = (table: string, derived: [string, string][]): string =>
+  derived.length === 0 ? table : `(SELECT *, ${derived.map(([expr, alias]) => `${expr} AS ${alias}`).join(', ')} FROM ${table}) AS mlship_derived`;

@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+/**
+ * Benchmark of data checks (issue 5): mlship (DuckDB) against pandas, in the same run, on a ~1 GB CSV
+ * of 10M rows and its Parquet copy; then drift on 10M rows × 5 columns, cold and with a cached sketch.
+ *
+ *   npx tsc -p tsconfig.json && node bench/checks.mjs
+ *   node bench/checks.mjs --rows 2000000      # a quicker run (data cached per row count)
+ *   node bench/checks.mjs --generate          # only generate the data
+ *
+ * Data is generated once under bench/.data/ (git-ignored). Every measured job runs in its own child
+ * process so that wall time and peak memory (VmHWM, the peak resident set) are that job's alone.
+ * pandas comes from Debian (`apt-get install -y python3-pandas`) and is called as /usr/bin/python3.
+ * Results: bench/results/checks.json. Not a test: nothing here asserts a speed.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '10000000' },
+    job: { type: 'string' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+    'skip-pandas': { type: 'boolean', default: false },
+    generate: { type: 'boolean', default: false },
+  },
+});
+const ROWS = Number(args.rows);
+const DATA = join(here, '.data');
+const files = {
+  csv: join(DATA, `checks-${ROWS}.csv`),
+  parquet: join(DATA, `checks-${ROWS}.parquet`),
+  current: join(DATA, `drift-current-${ROWS}.parquet`),
+};
+const rel = (p) => p.slice(root.length + 1);
+
+/** The realistic check set: types, nulls, ranges, set membership, a regex, a unique id, a row count. */
+const checkSet = (data) => ({
+  data,
+  rows: { min: ROWS, max: ROWS },
+  columns: {
+    id: { type: 'integer', nullable: false, unique: true },
+    age: { type: 'integer', min: 18, max: 100, nullable: true },
+    income: { type: 'number', min: 0, nullable: true },
+    plan: { type: 'string', in: ['basic', 'pro', 'team'] },
+    email: { type: 'string', pattern: '^[a-z0-9._]+@[a-z0-9.]+$', nullable: true },
+    signup: { type: 'date' },
+    churned: { type: 'boolean', nullable: false },
+  },
+});
+const DRIFT_COLUMNS = ['age', 'income', 'score', 'tenure', 'plan'];
+
+// ---------------------------------------------------------------- child jobs
+const peakKb = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+
+async function job(name) {
+  const { runChecks } = await import(join(root, 'dist', 'checks', 'index.js'));
+  const ctx = { repoRoot: root, cacheDir: join(DATA, 'cache'), configFile: 'bench' };
+  const started = performance.now();
+  let results;
+  if (name === 'mlship-csv' || name === 'mlship-parquet') {
+    results = await runChecks({ bench: checkSet(rel(name === 'mlship-csv' ? files.csv : files.parquet)) }, undefined, ctx);
+  } else if (name === 'drift-cold' || name === 'drift-cached') {
+    const drift = { reference: rel(files.parquet), current: rel(files.current), columns: Object.fromEntries(DRIFT_COLUMNS.map((c) => [c, c === 'plan' ? {} : { method: c === 'score' ? 'ks' : 'psi' }])), method: 'psi', max: 0.2, bins: 10 };
+    results = await runChecks({ drift: { drift } }, undefined, ctx);
+  } else throw new Error(`unknown job ${name}`);
+  const ms = performance.now() - started;
+  process.stdout.write(JSON.stringify({ ms, peakKb: peakKb(), results }));
+}
+
+const PANDAS = String.raw`
+import json, sys, time, resource
+import pandas as pd
+started = time.time()
+df = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False, na_values=[''])
+n = len(df)
+f = {}
+def num(s): return pd.to_numeric(s, errors='coerce')
+ids = num(df['id'])
+f['id.type'] = int((df['id'].notna() & (ids.isna() | (ids != ids.round()))).sum())
+f['id.nullable'] = int(df['id'].isna().sum())
+f['id.unique'] = int(ids.dropna().duplicated().sum())
+age = num(df['age'])
+f['age.type'] = int((df['age'].notna() & (age.isna() | (age != age.round()))).sum())
+f['age.min'] = int((age < 18).sum()); f['age.max'] = int((age > 100).sum())
+income = num(df['income'])
+f['income.type'] = int((df['income'].notna() & income.isna()).sum())
+f['income.min'] = int((income < 0).sum())
+f['plan.in'] = int((df['plan'].notna() & ~df['plan'].isin(['basic', 'pro', 'team'])).sum())
+f['plan.nullable'] = int(df['plan'].isna().sum())
+f['email.pattern'] = int((df['email'].notna() & ~df['email'].str.contains(r'^[a-z0-9._]+@[a-z0-9.]+$', regex=True, na=False)).sum())
+signup = pd.to_datetime(df['signup'], errors='coerce', format='%Y-%m-%d')
+f['signup.type'] = int((df['signup'].notna() & signup.isna()).sum())
+ch = df['churned'].str.lower()
+f['churned.type'] = int((ch.notna() & ~ch.isin(['true', 'false', 't', 'f', '1', '0', 'yes', 'no', 'y', 'n'])).sum())
+f['churned.nullable'] = int(df['churned'].isna().sum())
+ms = (time.time() - started) * 1000
+print(json.dumps({'ms': ms, 'peakKb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'rows': n, 'failing': {k: v for k, v in f.items() if v}}))
+`;
+
+// ---------------------------------------------------------------- driver
+function runChild(cmd, argv) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}`))));
+  });
+}
+
+async function generate() {
+  await mkdir(DATA, { recursive: true });
+  if (existsSync(files.csv) && existsSync(files.parquet) && existsSync(files.current)) return;
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  const esc = (p) => `'${p.replaceAll("'", "''")}'`;
+  console.error(`generating ${ROWS} rows under bench/.data/ (once) …`);
+  // ~100 bytes a row; a few nulls, a few bad values, so the checks have work to report.
+  await con.run(`COPY (
+    SELECT i AS id,
+      CASE WHEN i % 97 = 0 THEN NULL ELSE 18 + (hash(i) % 70)::INTEGER END AS age,
+      round((hash(i * 3) % 2000000) / 10.0 + 1000.0, 2) AS income,
+      CASE WHEN i % 1000003 = 0 THEN 'gold' ELSE ['basic', 'pro', 'team'][1 + (hash(i * 5) % 3)::INTEGER] END AS plan,
+      CASE WHEN i % 53 = 0 THEN NULL ELSE 'user.' || i::VARCHAR || '@example.com' END AS email,
+      (DATE '2015-01-01' + (hash(i * 7) % 3000)::INTEGER)::VARCHAR AS signup,
+      CASE WHEN hash(i * 11) % 4 = 0 THEN 'true' ELSE 'false' END AS churned,
+      round((hash(i * 13) % 1000000) / 1000000.0, 6) AS score,
+      (hash(i * 17) % 120)::INTEGER AS tenure,
+      md5(i::VARCHAR) AS note
+    FROM range(1, ${ROWS + 1}) t(i)) TO ${esc(files.csv)} (FORMAT csv, HEADER)`);
+  await con.run(`COPY (SELECT * FROM read_csv(${esc(files.csv)})) TO ${esc(files.parquet)} (FORMAT parquet)`);
+  // The current data for drift: age and score shifted, plan mix changed.
+  await con.run(`COPY (
+    SELECT CASE WHEN i % 89 = 0 THEN NULL ELSE 20 + (hash(i + 1) % 70)::INTEGER END AS age,
+      round((hash(i * 3 + 1) % 2000000) / 10.0 + 1500.0, 2) AS income,
+      round(power((hash(i * 13 + 1) % 1000000) / 1000000.0, 1.3), 6) AS score,
+      (hash(i * 17 + 1) % 130)::INTEGER AS tenure,
+      ['basic', 'pro', 'team', 'pro'][1 + (hash(i * 5 + 1) % 4)::INTEGER] AS plan
+    FROM range(1, ${ROWS + 1}) t(i)) TO ${esc(files.current)} (FORMAT parquet)`);
+  con.closeSync();
+  db.closeSync();
+}
+
+const failingOf = (results) => Object.fromEntries(results.flatMap((r) => r.failures.map((f) => [`${f.column ?? '-'}.${f.rule}`, f.failing])));
+
+async function main() {
+  if (!existsSync(join(root, 'dist', 'checks', 'index.js'))) {
+    console.error('bench/checks.mjs imports the built checks: run `npx tsc -p tsconfig.json` first');
+    process.exit(2);
+  }
+  await generate();
+  const csvMb = (await stat(files.csv)).size / 1e6;
+  const parquetMb = (await stat(files.parquet)).size / 1e6;
+  const self = fileURLToPath(import.meta.url);
+  const node = (name) => runChild(process.execPath, [self, '--rows', String(ROWS), '--job', name]);
+  const mb = (kb) => Math.round(kb / 1024);
+  const out = { rows: ROWS, csvMB: Math.round(csvMb), parquetMB: Math.round(parquetMb), machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
+
+  const csvRun = await node('mlship-csv');
+  const parquetRun = await node('mlship-parquet');
+  out.mlship = {
+    csv: { seconds: csvRun.ms / 1000, MBps: csvMb / (csvRun.ms / 1000), peakMB: mb(csvRun.peakKb), failing: failingOf(csvRun.results) },
+    parquet: { seconds: parquetRun.ms / 1000, csvMBps: csvMb / (parquetRun.ms / 1000), peakMB: mb(parquetRun.peakKb), failing: failingOf(parquetRun.results) },
+  };
+  if (!args['skip-pandas']) {
+    const pandas = await runChild(args.python, ['-c', PANDAS, files.csv]);
+    out.pandas = { csv: { seconds: pandas.ms / 1000, MBps: csvMb / (pandas.ms / 1000), peakMB: mb(pandas.peakKb), failing: pandas.failing } };
+    out.ratios = { mlshipCsvVsPandas: pandas.ms / csvRun.ms };
+  }
+  out.ratios = { ...out.ratios, parquetVsCsv: csvRun.ms / parquetRun.ms };
+
+  await rm(join(DATA, 'cache', 'sketches'), { recursive: true, force: true });
+  const cold = await node('drift-cold');
+  const cached = await node('drift-cached');
+  const scores = (r) => r.results[0]?.stats?.columns;
+  out.drift = {
+    columns: DRIFT_COLUMNS,
+    cold: { seconds: cold.ms / 1000, peakMB: mb(cold.peakKb), sketch: cold.results[0]?.stats?.sketch },
+    cached: { seconds: cached.ms / 1000, peakMB: mb(cached.peakKb), sketch: cached.results[0]?.stats?.sketch },
+    scores: Object.fromEntries(Object.entries(scores(cold) ?? {}).map(([c, s]) => [c, { method: s.method, score: s.score }])),
+    sameScores: JSON.stringify(scores(cold)) === JSON.stringify(scores(cached)),
+  };
+  out.targets = {
+    'csv >= 4x pandas': out.ratios.mlshipCsvVsPandas === undefined ? 'not measured' : out.ratios.mlshipCsvVsPandas >= 4,
+    'parquet >= 2x csv': out.ratios.parquetVsCsv >= 2,
+    'peak memory < 1 GB': Math.max(out.mlship.csv.peakMB, out.mlship.parquet.peakMB, out.drift.cold.peakMB) < 1024,
+    'drift cold < 15 s': out.drift.cold.seconds < 15,
+    'drift cached < 1 s': out.drift.cached.seconds < 1,
+  };
+  await mkdir(join(here, 'results'), { recursive: true });
+  await writeFile(join(here, 'results', 'checks.json'), JSON.stringify(out, null, 2) + '\n');
+
+  const f = (x) => x.toFixed(2);
+  console.log(`checks on ${ROWS.toLocaleString('en')} rows: CSV ${out.csvMB} MB, Parquet ${out.parquetMB} MB (${out.machine.cpus} CPUs)`);
+  console.log(`  mlship  CSV      ${f(out.mlship.csv.seconds)} s  ${f(out.mlship.csv.MBps)} MB/s  peak ${out.mlship.csv.peakMB} MB`);
+  console.log(`  mlship  Parquet  ${f(out.mlship.parquet.seconds)} s  (${f(out.mlship.parquet.csvMBps)} CSV-MB/s)  peak ${out.mlship.parquet.peakMB} MB`);
+  if (out.pandas) console.log(`  pandas  CSV      ${f(out.pandas.csv.seconds)} s  ${f(out.pandas.csv.MBps)} MB/s  peak ${out.pandas.csv.peakMB} MB`);
+  if (out.pandas) console.log(`  mlship vs pandas (CSV) ${f(out.ratios.mlshipCsvVsPandas)}x; Parquet vs CSV ${f(out.ratios.parquetVsCsv)}x`);
+  console.log(`  drift ${DRIFT_COLUMNS.length} columns: cold ${f(out.drift.cold.seconds)} s (peak ${out.drift.cold.peakMB} MB), cached sketch ${f(out.drift.cached.seconds)} s; same scores: ${out.drift.sameScores}`);
+  console.log(`  targets: ${Object.entries(out.targets).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  console.log('  results: bench/results/checks.json');
+}
+
+if (args.job) await job(args.job);
+else if (args.generate) await generate();
+else await main();
