@@ -111,6 +111,7 @@ export const commands: CommandDef[] = [
     options: [{ flags: '--reason <text>', description: 'why (required)' }, push],
     load: () => import('./deprecate.js'),
   },
+  { name: 'push-registry', summary: 'push registry commits that are only local, re-appending them if another writer pushed first', load: () => import('./push-registry.js') },
   { name: 'status', args: ['[model]'], summary: 'what is live where', load: () => import('./status.js') },
   {
     name: 'history',

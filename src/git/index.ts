@@ -26,9 +26,23 @@ export interface Git {
   staged(path: string): Promise<string | undefined>;
   /** Paths with staged changes. */
   stagedPaths(): Promise<string[]>;
-  push(remote: string | undefined): Promise<void>;
-  fetch(remote: string | undefined): Promise<void>;
-  upstream(): Promise<{ remote: string; branch: string } | undefined>;
+  /** Where `--push` goes: the branch's upstream, else `origin` and the same branch name. */
+  pushTarget(): Promise<PushTarget>;
+  push(target: PushTarget): Promise<void>;
+  /** Fetch the target branch; returns its tip, or undefined when the remote has no such branch yet. */
+  fetch(target: PushTarget): Promise<string | undefined>;
+  mergeBase(a: string, b: string): Promise<string | undefined>;
+  /** Commits in (base, head], oldest first. */
+  commitsBetween(base: string | undefined, head: string): Promise<string[]>;
+  /** Paths a commit changed (against its first parent). */
+  changedPaths(commit: string): Promise<string[]>;
+  /** Move the branch to `rev`, keeping uncommitted changes (`git reset --keep`). */
+  resetKeep(rev: string): Promise<void>;
+}
+
+export interface PushTarget {
+  remote: string;
+  branch: string;
 }
 
 const gitFailure = (what: string, error: unknown) => {
@@ -123,26 +137,57 @@ export async function openGit(cwd: string): Promise<Git> {
       const out = await raw(['diff', '--cached', '--name-only', '-z'], 'diff');
       return out.split('\0').filter((p) => p !== '');
     },
-    async push(remote) {
+    async pushTarget() {
+      const branch = (await quiet(['symbolic-ref', '-q', '--short', 'HEAD']))?.trim() || null;
+      if (branch === null) {
+        throw usageError('E_DETACHED', 'HEAD is detached: there is no branch to push the registry commit to', { hint: 'check out a branch (git switch main) and run the command again' });
+      }
+      const upstream = await quiet(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{u}']);
+      const remotes = (await raw(['remote'], 'remote')).split('\n').map((r) => r.trim()).filter((r) => r !== '');
+      if (upstream !== undefined && upstream.trim() !== '') {
+        const full = upstream.trim();
+        const remote = remotes.filter((r) => full.startsWith(`${r}/`)).sort((a, b) => b.length - a.length)[0];
+        if (remote !== undefined) return { remote, branch: full.slice(remote.length + 1) };
+      }
+      if (remotes.includes('origin')) return { remote: 'origin', branch };
+      throw usageError('E_NO_REMOTE', 'this repository has no remote to push the registry to', { hint: 'add one (git remote add origin URL) or leave out --push' });
+    },
+    async push(target) {
       try {
-        await git.raw(remote === undefined ? ['push', '--quiet'] : ['push', '--quiet', remote, 'HEAD']);
+        await git.raw(['push', '--quiet', '--porcelain', target.remote, `HEAD:refs/heads/${target.branch}`]);
       } catch (error) {
         const text = messageOf(error);
-        const rejected = /rejected|non-fast-forward|fetch first/i.test(text);
-        throw environmentError(rejected ? 'E_PUSH_REJECTED' : 'E_PUSH', `git push failed: ${text.trim().split('\n').slice(-2).join(' ')}`, {
-          hint: rejected ? "another writer pushed first: run 'git pull --rebase' and push again" : 'check the remote is reachable and you may push to it; the event is committed locally, push it later with git push',
+        const rejected = /\[rejected\]|rejected|non-fast-forward|fetch first|\(stale info\)/i.test(text);
+        throw environmentError(rejected ? 'E_PUSH_REJECTED' : 'E_PUSH', `git push to ${target.remote} ${target.branch} failed: ${text.trim().split('\n').filter((l) => l.trim() !== '').slice(-2).join(' ')}`, {
+          hint: rejected ? 'another writer pushed first' : "check that the remote is reachable and that you may push to it; the event is committed locally: send it later with 'mlship push-registry'",
           cause: error,
         });
       }
     },
-    async fetch(remote) {
-      await raw(remote === undefined ? ['fetch', '--quiet'] : ['fetch', '--quiet', remote], 'fetch');
+    async fetch(target) {
+      try {
+        await git.raw(['fetch', '--quiet', target.remote, `refs/heads/${target.branch}`]);
+      } catch (error) {
+        const text = messageOf(error);
+        if (/couldn't find remote ref/i.test(text)) return undefined;
+        throw environmentError('E_FETCH', `git fetch from ${target.remote} failed: ${text.trim().split('\n').slice(-1).join('')}`, { hint: 'check that the remote is reachable', cause: error });
+      }
+      return (await raw(['rev-parse', 'FETCH_HEAD'], 'rev-parse')).trim();
     },
-    async upstream() {
-      const out = await quiet(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{u}']);
-      if (out === undefined || !out.includes('/')) return undefined;
-      const [remote, ...rest] = out.trim().split('/');
-      return { remote: remote as string, branch: rest.join('/') };
+    async mergeBase(a, b) {
+      const out = await quiet(['merge-base', a, b]);
+      return out === undefined || out.trim() === '' ? undefined : out.trim();
+    },
+    async commitsBetween(base, head) {
+      const out = await raw(['rev-list', '--reverse', '--topo-order', base === undefined ? head : `${base}..${head}`], 'rev-list');
+      return out.split('\n').filter((l) => l !== '');
+    },
+    async changedPaths(commit) {
+      const out = await raw(['diff-tree', '--no-commit-id', '--name-only', '-r', '-z', '--root', commit], 'diff-tree');
+      return out.split('\0').filter((p) => p !== '');
+    },
+    async resetKeep(rev) {
+      await raw(['reset', '--quiet', '--keep', rev], 'reset');
     },
   };
 }

@@ -1,7 +1,11 @@
-/** `--push`: send the registry commits to the remote. */
+/** `--push` and `mlship push-registry`: what the registry needs to publish from this project. */
 import type { Project } from '../project.js';
+import { replayEvent } from '../registry/decide.js';
+import type { PublishSettings } from '../registry/log.js';
 
-export async function pushRegistry(project: Project): Promise<void> {
-  const git = await project.git();
-  await git.push(undefined);
+/** The publish settings for `--push` (undefined without it): local events are replayed with the project's config. */
+export async function publishSettings(project: Project, push: boolean | undefined): Promise<PublishSettings | undefined> {
+  if (push !== true) return undefined;
+  const branch = await (await project.git()).branch();
+  return { replay: (event, state) => replayEvent(event, state, project.model(event.model)[1], branch) };
 }

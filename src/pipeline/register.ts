@@ -13,7 +13,7 @@ import { appendEvent } from '../registry/log.js';
 import type { RunnerInfo } from '../runners/types.js';
 import { baselinesOf, evaluateModel, lastEvaluation, type EvalResult } from './evaluate.js';
 import { pushModel, type PushedArtifact, type PushResult } from './push.js';
-import { pushRegistry } from './publish.js';
+import { publishSettings } from './publish.js';
 import { hashModelArtifacts } from './artifacts.js';
 
 export interface RegisterResult {
@@ -80,6 +80,7 @@ async function record(project: Project, evaluation: EvalResult, pushed: PushResu
     git,
     shownRoot: project.ctx.cwd,
     onWarning: project.ctx.warn,
+    push: await publishSettings(project, options.push),
     build: (state) => {
       gates = evaluateGates(config.gates, evaluation.metrics, baselinesOf(state));
       if (!gates.every((g) => g.passed)) {
@@ -105,11 +106,8 @@ async function record(project: Project, evaluation: EvalResult, pushed: PushResu
         store: store.url,
       };
     },
-    message: (event) => `mlship: register ${model} v${event.version}`,
   });
-  const result: RegisterResult = { ...base, passed: true, version: appended.event.version, gates, event: appended.event as RegisterEvent };
-  if (options.push === true) await pushRegistry(project);
-  return result;
+  return { ...base, passed: true, version: appended.event.version, gates, event: appended.event as RegisterEvent, pushed: appended.pushed };
 }
 
 /** `mlship register`: record the last evaluation (after `push` and `eval`). */

@@ -6,7 +6,7 @@ import { usageError, verdictError } from '../errors.js';
 import { closest } from '../config/suggest.js';
 import type { ModelConfig } from '../config/schema.js';
 import { evaluateGates, type GateResult } from '../gates/index.js';
-import type { PromoteEvent, RollbackEvent } from './events.js';
+import type { NewEvent, PromoteEvent, RegistryEvent, RollbackEvent } from './events.js';
 import { previousLive, type ModelState } from './state.js';
 
 type Draft<T> = Omit<T, 'seq' | 'prev'>;
@@ -133,4 +133,66 @@ export function planRollback(state: ModelState, input: RollbackInput): Draft<Rol
   }
   if (target === current) throw verdictError('E_ALREADY_LIVE', `${model} v${target} is already live in ${env}`);
   return { type: 'rollback', model, version: target, at: input.at, actor: input.actor, env, from: current, reason: input.reason.trim() };
+}
+
+/**
+ * Rebuild an event appended in this clone on top of another writer's state (see publish.ts).
+ * Returns the event to append, null when it is already in effect there, or throws when it no
+ * longer applies. Promotions go through the whole policy again: nothing is forced in that was not
+ * forced by its author.
+ */
+export function replayEvent(event: RegistryEvent, state: ModelState, config: ModelConfig, branch: string | null): NewEvent | null {
+  const { seq: _seq, prev: _prev, ...rest } = event;
+  const draft = rest as NewEvent;
+  switch (draft.type) {
+    case 'register': {
+      const version = (state.latest ?? 0) + 1;
+      const baselines = Object.fromEntries(
+        [...state.environments].flatMap(([name, e]) => {
+          const v = e.current === null ? undefined : state.versions.get(e.current);
+          return v === undefined ? [] : [[name, { version: v.version, metrics: v.register.metrics }]];
+        }),
+      );
+      const gates = evaluateGates(config.gates, draft.metrics, baselines);
+      const failed = gates.filter((g) => !g.passed);
+      if (failed.length > 0) {
+        throw verdictError('E_GATE', `${draft.model} no longer passes its gates against the registry another writer pushed: ${failed.map((g) => g.reason).join('; ')}`, {
+          hint: `evaluate again: mlship run ${draft.model}`,
+        });
+      }
+      return { ...draft, version, gates };
+    }
+    case 'promote': {
+      const plan = planPromotion(state, {
+        model: draft.model,
+        config,
+        version: draft.version,
+        env: draft.env,
+        actor: draft.actor,
+        at: draft.at,
+        branch,
+        force: draft.forced === true,
+        reason: draft.reason,
+      });
+      return plan.kind === 'unchanged' ? null : plan.event;
+    }
+    case 'rollback': {
+      const current = state.environments.get(draft.env)?.current ?? null;
+      if (current === draft.version) return null;
+      if (current !== draft.from) {
+        throw verdictError('E_STALE', `the rollback of ${draft.model} in ${draft.env} from v${draft.from} no longer applies: another writer made v${current ?? 'none'} live there`, {
+          hint: `look at 'mlship status ${draft.model}' and roll back again if needed`,
+        });
+      }
+      return draft;
+    }
+    case 'approve': {
+      const approvals = state.versions.get(draft.version)?.approvals.get(draft.env) ?? [];
+      return approvals.includes(draft.actor) ? null : draft;
+    }
+    case 'deprecate':
+      return state.versions.get(draft.version)?.deprecated === true ? null : draft;
+    default:
+      return null;
+  }
 }

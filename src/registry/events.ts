@@ -142,3 +142,22 @@ export function eventProblem(value: unknown): string | undefined {
       return undefined;
   }
 }
+
+/** The git commit message for an event: `mlship: promote churn v3 to production`. */
+export function commitMessage(event: RegistryEvent | NewEvent): string {
+  const { model, version } = event;
+  switch (event.type) {
+    case 'register':
+      return `mlship: register ${model} v${version}`;
+    case 'promote':
+      return `mlship: promote ${model} v${version} to ${event.env}${event.forced === true ? ' (forced)' : ''}`;
+    case 'rollback':
+      return `mlship: rollback ${model} in ${event.env} from v${event.from} to v${version}`;
+    case 'approve':
+      return `mlship: approve ${model} v${version} for ${event.env}`;
+    case 'deprecate':
+      return `mlship: deprecate ${model} v${version}`;
+    default:
+      return `mlship: ${model} v${version}`;
+  }
+}

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { integrityError, usageError } from '../errors.js';
 import type { Git } from '../git/index.js';
 import { lineDigest, parseLog, type ParsedLog } from './chain.js';
-import { serializeEvent, type NewEvent, type RegistryEvent } from './events.js';
+import { commitMessage, serializeEvent, type NewEvent, type RegistryEvent } from './events.js';
 import { acquireLock } from './lock.js';
 import { foldEvents, type ModelState } from './state.js';
 
@@ -60,49 +60,84 @@ export interface AppendOptions {
   git: Git;
   /** Builds the event from the freshly read state (inside the lock), or throws to refuse. */
   build: (state: ModelState) => NewEvent;
-  message: (event: RegistryEvent) => string;
   shownRoot: string;
   onWarning?: (message: string) => void;
+  /**
+   * Push after committing. When another writer pushed first, the local registry commits are
+   * re-appended on the new tip (each rebuilt by `replay` against the state there) and pushed again.
+   */
+  push?: PublishSettings;
+}
+
+export interface PublishSettings {
+  /**
+   * Rebuilds a local event on top of the remote's state: the event to append, null when it is
+   * already there in effect (the same approval, the same promotion), or a throw when it no longer applies.
+   */
+  replay: (event: RegistryEvent, state: ModelState) => NewEvent | null;
+  attempts?: number;
 }
 
 export interface AppendResult {
   event: RegistryEvent;
   commit: string;
   state: ModelState;
+  pushed: boolean;
 }
 
-/** Lock, read, build, append, commit. Returns the appended event. */
-export async function appendEvent(location: RegistryLocation, model: string, options: AppendOptions): Promise<AppendResult> {
-  const release = await acquireLock(join(location.cacheDir, 'locks', 'registry.lock'), { onWarning: options.onWarning });
-  try {
-    const loaded = await loadModel(location, model, options.shownRoot);
-    const draft = options.build(loaded.state);
-    if (draft.model !== model) throw usageError('E_MODEL', `event for ${draft.model} appended to ${model}`);
-    const last = loaded.log.lines[loaded.log.lines.length - 1];
-    const event = { ...draft, seq: loaded.log.lines.length + 1, prev: last === undefined ? null : lineDigest(last) } as RegistryEvent;
-    const line = `${serializeEvent(event)}\n`;
+const lockFile = (location: RegistryLocation) => join(location.cacheDir, 'locks', 'registry.lock');
 
-    await mkdir(location.dir, { recursive: true });
-    const handle = await open(loaded.file, 'a');
-    const before = (await handle.stat()).size;
-    try {
-      await handle.write(line);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    const path = relative(options.git.root, loaded.file);
-    let commit: string;
-    try {
-      commit = await options.git.commitPaths([path], options.message(event));
-    } catch (error) {
-      await truncate(loaded.file, before);
-      await options.git.unstage([path]);
-      throw error;
-    }
-    const { state } = foldEvents(model, [...loaded.log.events, event]);
-    return { event, commit, state };
+/** Run `fn` holding the registry lock of this working copy. */
+export async function withRegistryLock<T>(location: RegistryLocation, onWarning: ((m: string) => void) | undefined, fn: () => Promise<T>): Promise<T> {
+  const release = await acquireLock(lockFile(location), { onWarning });
+  try {
+    return await fn();
   } finally {
     await release();
   }
+}
+
+/** Read, build, append, commit — the caller holds the lock. */
+export async function appendLocked(location: RegistryLocation, model: string, options: Omit<AppendOptions, 'push'>): Promise<Omit<AppendResult, 'pushed'>> {
+  const loaded = await loadModel(location, model, options.shownRoot);
+  const draft = options.build(loaded.state);
+  if (draft.model !== model) throw usageError('E_MODEL', `event for ${draft.model} appended to ${model}`);
+  const last = loaded.log.lines[loaded.log.lines.length - 1];
+  const event = { ...draft, seq: loaded.log.lines.length + 1, prev: last === undefined ? null : lineDigest(last) } as RegistryEvent;
+  const line = `${serializeEvent(event)}\n`;
+
+  await mkdir(location.dir, { recursive: true });
+  const handle = await open(loaded.file, 'a');
+  const before = (await handle.stat()).size;
+  try {
+    await handle.write(line);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  const path = relative(options.git.root, loaded.file);
+  let commit: string;
+  try {
+    commit = await options.git.commitPaths([path], commitMessage(event));
+  } catch (error) {
+    await truncate(loaded.file, before);
+    await options.git.unstage([path]);
+    throw error;
+  }
+  const { state } = foldEvents(model, [...loaded.log.events, event]);
+  return { event, commit, state };
+}
+
+/** Lock, read, build, append, commit, and with `push` publish. Returns the event as it finally landed. */
+export async function appendEvent(location: RegistryLocation, model: string, options: AppendOptions): Promise<AppendResult> {
+  return withRegistryLock(location, options.onWarning, async () => {
+    const appended = await appendLocked(location, model, options);
+    if (options.push === undefined) return { ...appended, pushed: false };
+    const { publishRegistry } = await import('./publish.js');
+    const replayed = await publishRegistry(location, { git: options.git, shownRoot: options.shownRoot, replay: options.push.replay, onWarning: options.onWarning, attempts: options.push.attempts });
+    const last = replayed[replayed.length - 1];
+    if (last === undefined || last.model !== model) return { ...appended, pushed: true };
+    const { state } = await loadModel(location, model, options.shownRoot);
+    return { event: last, commit: await options.git.head() ?? appended.commit, state, pushed: true };
+  });
 }

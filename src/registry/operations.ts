@@ -5,7 +5,7 @@
 import { usageError, verdictError } from '../errors.js';
 import { flattenMetrics, type GateResult } from '../gates/index.js';
 import type { Project } from '../project.js';
-import { pushRegistry } from '../pipeline/publish.js';
+import { publishSettings } from '../pipeline/publish.js';
 import { assertEnvironment, matchesPattern, planPromotion, planRollback } from './decide.js';
 import type { ApproveEvent, DeprecateEvent, PromoteEvent, RegisterEvent, RegistryEvent, RollbackEvent } from './events.js';
 import { appendEvent, loadModel } from './log.js';
@@ -46,6 +46,7 @@ export async function promote(project: Project, refText: string, env: string, op
       git,
       shownRoot: project.ctx.cwd,
       onWarning: project.ctx.warn,
+      push: await publishSettings(project, options.push),
       build: (state) => {
         const plan = planPromotion(state, { model, config, version, env, actor, at: project.ctx.clock().toISOString(), branch, force: options.force === true, reason: options.reason });
         if (plan.kind === 'unchanged') throw new Unchanged();
@@ -53,13 +54,11 @@ export async function promote(project: Project, refText: string, env: string, op
         for (const o of plan.overridden) project.ctx.warn(`forced past: ${o}`);
         return plan.event;
       },
-      message: () => `mlship: promote ${model} v${version} to ${env}`,
     });
-    outcome = { ...outcome, event: appended.event as PromoteEvent, unchanged: false };
+    outcome = { ...outcome, version: appended.event.version, event: appended.event as PromoteEvent, unchanged: false };
   } catch (error) {
     if (!(error instanceof Unchanged)) throw error;
   }
-  if (options.push === true && !outcome.unchanged) await pushRegistry(project);
   return outcome;
 }
 
@@ -86,6 +85,7 @@ export async function rollback(project: Project, model: string, env: string, opt
     git,
     shownRoot: project.ctx.cwd,
     onWarning: project.ctx.warn,
+    push: await publishSettings(project, options.push),
     build: (state) =>
       planRollback(state, {
         model,
@@ -96,9 +96,7 @@ export async function rollback(project: Project, model: string, env: string, opt
         actor,
         at: project.ctx.clock().toISOString(),
       }),
-    message: (event) => `mlship: rollback ${model} in ${env} from v${(event as RollbackEvent).from} to v${event.version}`,
   });
-  if (options.push === true) await pushRegistry(project);
   const event = appended.event as RollbackEvent;
   return { model, env, version: event.version, from: event.from, event };
 }
@@ -114,6 +112,7 @@ export async function approve(project: Project, refText: string, env: string, op
     git,
     shownRoot: project.ctx.cwd,
     onWarning: project.ctx.warn,
+    push: await publishSettings(project, options.push),
     build: (state) => {
       const target = state.versions.get(version);
       if (target === undefined) throw usageError('E_UNKNOWN_VERSION', `${model} has no version ${version}`);
@@ -125,9 +124,7 @@ export async function approve(project: Project, refText: string, env: string, op
       if (reasons.length > 0) throw verdictError('E_APPROVAL_REFUSED', `approval refused: ${reasons.join('; ')}`);
       return { type: 'approve', model, version, at: project.ctx.clock().toISOString(), actor, env, ...(options.comment !== undefined ? { comment: options.comment } : {}) };
     },
-    message: () => `mlship: approve ${model} v${version} for ${env}`,
   });
-  if (options.push === true) await pushRegistry(project);
   return { model, version, env, event: appended.event as ApproveEvent };
 }
 
@@ -140,15 +137,14 @@ export async function deprecate(project: Project, refText: string, options: Writ
     git,
     shownRoot: project.ctx.cwd,
     onWarning: project.ctx.warn,
+    push: await publishSettings(project, options.push),
     build: (state) => {
       if (state.versions.get(version)?.deprecated === true) throw verdictError('E_DEPRECATED', `${model} v${version} is already deprecated`);
       const liveIn = [...state.environments].filter(([, e]) => e.current === version).map(([env]) => env);
       if (liveIn.length > 0) project.ctx.warn(`${model} v${version} is still live in ${liveIn.join(', ')}: roll it back there`);
       return { type: 'deprecate', model, version, at: project.ctx.clock().toISOString(), actor, reason: (options.reason as string).trim() };
     },
-    message: () => `mlship: deprecate ${model} v${version}`,
   });
-  if (options.push === true) await pushRegistry(project);
   return { model, version, event: appended.event as DeprecateEvent };
 }
 
