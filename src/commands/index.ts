@@ -130,4 +130,5 @@ export const commands: CommandDef[] = [
     ],
     load: () => import('./verify.js'),
   },
+  { name: 'hook', args: ['<action>'], summary: 'install or uninstall the git pre-commit hook (mlship validate --staged)', load: () => import('./hook.js') },
 ];
