@@ -234,7 +234,7 @@ async function ensureImage(engine: Engine, endpoint: EngineEndpoint, docker: Doc
       });
     }
   }
-  await pullImage(engine, endpoint, reference, io);
+  await pullImage(engine, endpoint, reference, docker.pull, io);
   const pulled = await inspectImage(engine, endpoint, reference, io.signal);
   if (pulled === undefined) {
     throw environmentError('E_DOCKER_PULL', `image ${reference} was pulled but the engine does not list it`, {
@@ -245,11 +245,13 @@ async function ensureImage(engine: Engine, endpoint: EngineEndpoint, docker: Doc
 }
 
 /** Pulls with progress on io.log: one line per layer and status change, not per byte. */
-async function pullImage(engine: Engine, endpoint: EngineEndpoint, reference: string, io: RunIO): Promise<void> {
+async function pullImage(engine: Engine, endpoint: EngineEndpoint, reference: string, pull: DockerPlan['pull'], io: RunIO): Promise<void> {
   io.log?.write(`mlship: pulling ${reference}\n`);
   const failed = (why: string, cause?: unknown) =>
     environmentError('E_DOCKER_PULL', `cannot pull image ${reference}: ${why}`, {
-      hint: `Check the image name and that the engine at ${endpoint.address} can reach its registry (private registries: \`docker login\`, then \`docker pull ${reference}\`). With the image already on the engine, set 'evaluate.pull: never' or 'missing'.`,
+      hint: `Check the image name and that the engine at ${endpoint.address} can reach its registry (private registries: \`docker login\`, then \`docker pull ${reference}\`). ${
+        pull === 'always' ? "To use the copy already on the engine, set 'evaluate.pull: missing'." : `Or build or load it onto the engine (\`docker build -t ${reference} .\`, \`docker load\`).`
+      }`,
       details: { image: reference },
       cause,
     });
@@ -325,7 +327,8 @@ async function runContainer(engine: Engine, endpoint: EngineEndpoint, container:
       },
     });
 
-  // Attach before start, as `docker run` does, so that no early output is lost.
+  // Attach before start, as `docker run` does, so that no early output is lost. (stdout and stderr
+  // are separate pipes in the container: their relative order is the engine's, as with `docker run`.)
   let attached: NodeJS.ReadWriteStream;
   try {
     attached = await container.attach({ stream: true, stdout: true, stderr: true, logs: false });
@@ -355,6 +358,7 @@ async function runContainer(engine: Engine, endpoint: EngineEndpoint, container:
   io.signal?.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
+    throwIfAborted(io.signal); // aborted while attaching: never start it
     try {
       await container.start();
     } catch (error) {
@@ -437,7 +441,7 @@ function assertSucceeded(outcome: ContainerOutcome, plan: EvaluationPlan, docker
   }
   if (outcome.statusCode !== 0) {
     throw verdictError('E_EVAL_FAILED', withTail(`the evaluation command exited with code ${outcome.statusCode} in image ${docker.image}`), {
-      hint: 'Read the output above; reproduce with `docker run --rm -it --network none -v "$PWD:/repo:ro" -w /repo ' + `${docker.image} ...\`.`,
+      hint: `Fix the evaluation (its output is above). In ${docker.image} it runs with ${docker.network === 'none' ? 'no network' : `network ${docker.network}`}, a read-only root filesystem and the repository read-only at ${docker.containerRepo}; only ${docker.containerOutputs} and /tmp are writable.`,
       details,
     });
   }
@@ -488,7 +492,8 @@ function engineMessage(error: unknown): string {
     const json = error.json;
     if (typeof json === 'object' && json !== null && 'message' in json && typeof json.message === 'string') return json.message;
   }
-  return messageOf(error);
+  // docker-modem wraps the engine's words as "(HTTP code 500) server error - <message>".
+  return messageOf(error).replace(/^\(HTTP code \d+\)[^-]*- /, '').trim();
 }
 
 function engineError(error: unknown, endpoint: EngineEndpoint, action: string, hints: string[] = []): MlshipError {
@@ -509,11 +514,12 @@ function engineError(error: unknown, endpoint: EngineEndpoint, action: string, h
 }
 
 function unreachableHint(endpoint: EngineEndpoint): string {
-  const where =
-    endpoint.source === 'DOCKER_HOST'
-      ? `DOCKER_HOST is ${endpoint.address}: check it, or unset it to use the local engine`
-      : `set DOCKER_HOST to reach another engine (unix:///var/run/docker.sock, tcp://HOST:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, ssh://USER@HOST)`;
-  return `Start a Docker engine (Docker Desktop, colima, \`sudo systemctl start docker\` or \`sudo dockerd &\`), or ${where}. \`docker info\` shows whether one answers.`;
+  const start = 'Start an engine (Docker Desktop, colima, `sudo systemctl start docker` or `sudo dockerd &`)';
+  const check = '`docker info` shows whether one answers.';
+  if (endpoint.source === 'DOCKER_HOST') {
+    return `DOCKER_HOST is ${endpoint.address}: check that an engine listens there, or unset DOCKER_HOST to use the local one. ${start}. ${check}`;
+  }
+  return `${start}, or set DOCKER_HOST to reach another engine (unix:///var/run/docker.sock, tcp://HOST:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, ssh://USER@HOST). ${check}`;
 }
 
 function permissionHint(endpoint: EngineEndpoint): string {
