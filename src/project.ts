@@ -56,6 +56,15 @@ export interface Project {
   close(): Promise<void>;
 }
 
+/** `MLSHIP_SEGMENT_LINES`: events per registry file (a tuning knob; every writer must use the same). */
+function segmentSetting(env: Env): { segmentLines?: number } {
+  const raw = env['MLSHIP_SEGMENT_LINES'];
+  if (raw === undefined || raw === '') return {};
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 2) throw usageError('E_ENV', `MLSHIP_SEGMENT_LINES must be an integer >= 2, got '${raw}'`);
+  return { segmentLines: n };
+}
+
 export function openProject(ctx: Context): Project {
   const loaded = readConfig(findConfig(ctx.cwd, ctx.configFile), ctx.cwd);
   const root = loaded.root;
@@ -69,7 +78,7 @@ export function openProject(ctx: Context): Project {
     loaded,
     root,
     cacheDir,
-    registry: { dir: registryDir, cacheDir },
+    registry: { dir: registryDir, cacheDir, ...segmentSetting(ctx.env) },
     model(name) {
       const models = Object.keys(loaded.config.models);
       if (name === undefined) {

@@ -10,7 +10,7 @@ import type { CheckResult } from '../checks/types.js';
 import { renderCheckSummary } from '../output/render.js';
 import { checksFor, runNamedChecks } from '../pipeline/register.js';
 import { parseLog } from '../registry/chain.js';
-import { loadModel } from '../registry/log.js';
+import { loadModel, parseSegmentName } from '../registry/log.js';
 import { firstDivergence } from '../registry/verify.js';
 import type { Project } from '../project.js';
 import type { Handler } from './types.js';
@@ -35,9 +35,19 @@ async function stagedRegistryProblems(p: Project): Promise<Problem[]> {
     }
     const line = firstDivergence(committed, staged);
     if (line !== undefined) problems.push({ code: 'E_HISTORY', exitCode: ExitCode.integrity, message: `${path}:${line}: the staged change rewrites line ${line}; registry files only accept appended lines` });
-    if (!path.endsWith('.jsonl')) continue;
-    const model = path.slice(dir.length + 1, -'.jsonl'.length);
-    for (const pr of parseLog(staged, model).problems) problems.push({ code: pr.code, exitCode: ExitCode.integrity, message: `${path}:${pr.line}: ${pr.message}` });
+    const segment = parseSegmentName(path.slice(dir.length + 1));
+    if (segment === undefined) continue;
+    // A later segment's chain starts where the previous file ended: take its first line's word for that.
+    let start = { seq: 1, prev: null as string | null };
+    if (segment.index > 1) {
+      try {
+        const first = JSON.parse(staged.split('\n')[0] ?? '') as { seq?: number; prev?: string | null };
+        start = { seq: first.seq ?? 1, prev: first.prev ?? null };
+      } catch {
+        // parseLog reports the broken line
+      }
+    }
+    for (const pr of parseLog(staged, segment.model, start).problems) problems.push({ code: pr.code, exitCode: ExitCode.integrity, message: `${path}:${pr.line}: ${pr.message}` });
   }
   return problems;
 }

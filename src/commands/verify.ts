@@ -43,7 +43,7 @@ export const handle: Handler = async ({ options }, { project, ctx }) => {
   const p = project();
   const git = await p.git();
   const since = optionString(options, 'since');
-  const report = await verifyRegistry({ dir: p.registry.dir, shownRoot: ctx.cwd, git, ...(since === undefined ? {} : { since }) });
+  const report = await verifyRegistry({ location: p.registry, shownRoot: ctx.cwd, git, ...(since === undefined ? {} : { since }) });
   let objects = 0;
   if (options['store'] === true) {
     const store = await p.store();

@@ -1,32 +1,72 @@
 /**
- * Reading and appending a model's registry log (`<registry>/<model>.jsonl`).
+ * Reading and appending a model's registry log.
+ *
+ * Layout: `<registry>/<model>.jsonl` holds the first SEGMENT_LINES events; later events go to
+ * `<model>~2.jsonl`, `<model>~3.jsonl`, … (the chain and `seq` run on across files). Only the last
+ * file ever changes, so a commit costs the same whatever the size of the registry.
+ *
+ * Reading: the fold of the full (sealed) segments is kept in `.mlship/cache/registry/<model>.json`,
+ * trusted while each sealed file keeps its size, mtime and inode; only the last segment is parsed
+ * and chain-checked on every command. `mlship verify` always reads everything.
+ *
  * Appends are serialised by a lock, written with one fsynced write, and committed to git; when the
- * commit fails the file is truncated back, so a failed command leaves the registry as it found it.
+ * commit fails the line is removed again, so a failed command leaves the registry as it found it.
  */
-import { mkdir, open, readFile, truncate } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { integrityError, usageError } from '../errors.js';
 import type { Git } from '../git/index.js';
-import { lineDigest, parseLog, type ParsedLog } from './chain.js';
-import { commitMessage, serializeEvent, type NewEvent, type RegistryEvent } from './events.js';
+import { parseLog, type ChainStart } from './chain.js';
+import { commitMessage, serializeEvent, type NewEvent, type RegisterEvent, type RegistryEvent } from './events.js';
 import { acquireLock } from './lock.js';
-import { foldEvents, type ModelState } from './state.js';
+import { applyEvent, emptyState, foldEvents, LazyVersions, type EnvironmentState, type ModelState, type VersionState } from './state.js';
 
 export interface RegistryLocation {
   /** Absolute registry folder. */
   dir: string;
-  /** Absolute `.mlship/cache` folder (locks). */
+  /** Absolute `.mlship/cache` folder (locks, snapshots). */
   cacheDir: string;
+  /** Events per registry file before a new one is started (default SEGMENT_LINES). */
+  segmentLines?: number;
+}
+
+/** Events per registry file. Small enough that a commit stays cheap, large enough to be rare. */
+export const SEGMENT_LINES = 2000;
+
+/** `churn.jsonl` is segment 1, `churn~2.jsonl` segment 2, … */
+export const segmentName = (model: string, index: number): string => (index === 1 ? `${model}.jsonl` : `${model}~${index}.jsonl`);
+
+/** The model and segment index of a registry file name, or undefined for other files. */
+export function parseSegmentName(name: string): { model: string; index: number } | undefined {
+  const match = /^(.+?)(?:~(\d+))?\.jsonl$/.exec(name);
+  if (match === null) return undefined;
+  const index = match[2] === undefined ? 1 : Number(match[2]);
+  return index >= 2 || match[2] === undefined ? { model: match[1] as string, index } : undefined;
+}
+
+/** A model's registry files, in order (absolute paths). */
+export async function segmentFiles(dir: string, model: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const indexes = names.map(parseSegmentName).filter((s): s is { model: string; index: number } => s !== undefined && s.model === model).map((s) => s.index).sort((a, b) => a - b);
+  return indexes.map((i) => join(dir, segmentName(model, i)));
 }
 
 export interface LoadedModel {
   state: ModelState;
-  log: ParsedLog;
-  /** Absolute path of the log file. */
-  file: string;
+  /** Number of events. */
+  count: number;
+  /** The next event's `prev`. */
+  lastDigest: string | null;
+  /** The file the next event goes to, and how many lines it has now. */
+  active: { file: string; lines: number };
 }
-
-export const logFile = (dir: string, model: string) => join(dir, `${model}.jsonl`);
 
 async function readText(file: string): Promise<string> {
   try {
@@ -37,23 +77,178 @@ async function readText(file: string): Promise<string> {
   }
 }
 
+interface Problem {
+  file: string;
+  line: number;
+  message: string;
+}
+
+const damaged = (problems: Problem[], shownRoot: string, dir: string) => {
+  const shown = (file: string) => relative(shownRoot, join(dir, file));
+  return integrityError('E_CHAIN', problems.slice(0, 5).map((p) => `${shown(p.file)}:${p.line}: ${p.message}`).join('\n'), {
+    hint: `the registry was damaged or edited by hand; run 'mlship verify' for the full report and restore it from git (git checkout -- ${shown(problems[0]?.file ?? '')})`,
+    details: { problems: problems.map((p) => ({ ...p, file: shown(p.file) })) },
+  });
+};
+
+/* ---------- the snapshot cache of sealed segments ---------- */
+
+interface SealedFile {
+  name: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  lines: number;
+}
+
+interface Snapshot {
+  format: 2;
+  files: SealedFile[];
+  count: number;
+  lastDigest: string | null;
+  latest: number | null;
+  versions: [number, { digest: string; file: string | null; line: number; deprecated: boolean; promotedTo: string[]; approvals: [string, string[]][] }][];
+  environments: [string, EnvironmentState][];
+  last: RegistryEvent | null;
+}
+
+const snapshotFile = (location: RegistryLocation, model: string) => join(location.cacheDir, 'registry', `${model}.json`);
+
+/** Lines of registry files read for lazily loaded register events, per process. */
+const lineCache = new Map<string, string[]>();
+
+function lazyVersion(dir: string, v: Snapshot['versions'][number][1], version: number): VersionState {
+  let register: RegisterEvent | undefined;
+  return {
+    version,
+    digest: v.digest,
+    source: v.file === null ? undefined : { file: v.file, line: v.line },
+    deprecated: v.deprecated,
+    promotedTo: new Set(v.promotedTo),
+    approvals: new Map(v.approvals),
+    get register(): RegisterEvent {
+      if (register === undefined) {
+        const path = join(dir, v.file as string);
+        let lines = lineCache.get(path);
+        if (lines === undefined) {
+          lines = readFileSync(path, 'utf8').split('\n');
+          lineCache.set(path, lines);
+        }
+        register = JSON.parse(lines[v.line - 1] as string) as RegisterEvent;
+      }
+      return register;
+    },
+  };
+}
+
+async function readSnapshot(location: RegistryLocation, model: string, files: string[]): Promise<{ snapshot: Snapshot; state: ModelState } | undefined> {
+  let snapshot: Snapshot;
+  try {
+    snapshot = JSON.parse(await readFile(snapshotFile(location, model), 'utf8')) as Snapshot;
+  } catch {
+    return undefined;
+  }
+  if (snapshot.format !== 2 || snapshot.files.length === 0 || snapshot.files.length >= files.length) return undefined;
+  for (const [i, sealed] of snapshot.files.entries()) {
+    if (join(location.dir, sealed.name) !== files[i]) return undefined;
+    const s = await stat(files[i] as string).catch(() => undefined);
+    if (s === undefined || s.size !== sealed.size || s.mtimeMs !== sealed.mtimeMs || s.ino !== sealed.ino) return undefined;
+  }
+  const versions = new LazyVersions<Snapshot['versions'][number][1]>((version, raw) => lazyVersion(location.dir, raw, version));
+  for (const [version, v] of snapshot.versions) versions.addRaw(version, v);
+  const state: ModelState = { ...emptyState(model), latest: snapshot.latest, last: snapshot.last, versions };
+  for (const [version, v] of snapshot.versions) if (v.deprecated) state.deprecated.add(version);
+  for (const [env, e] of snapshot.environments) state.environments.set(env, e);
+  return { snapshot, state };
+}
+
+/** The snapshot of a state, built as plain data (the state goes on changing afterwards). */
+function buildSnapshot(files: SealedFile[], count: number, lastDigest: string | null, state: ModelState): Snapshot {
+  return {
+    format: 2,
+    files,
+    count,
+    lastDigest,
+    latest: state.latest,
+    versions: [...state.versions].map(([version, v]) => [
+      version,
+      { digest: v.digest, file: v.source?.file ?? null, line: v.source?.line ?? 0, deprecated: v.deprecated, promotedTo: [...v.promotedTo], approvals: [...v.approvals] },
+    ]),
+    environments: [...state.environments].map(([env, e]) => [env, { ...e, stack: [...e.stack] }]),
+    last: state.last,
+  };
+}
+
+async function writeSnapshot(location: RegistryLocation, model: string, snapshot: Snapshot): Promise<void> {
+  try {
+    const file = snapshotFile(location, model);
+    await mkdir(join(location.cacheDir, 'registry'), { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify(snapshot));
+    await rename(temp, file);
+  } catch {
+    // Only a cache: the next command reads the segments again.
+  }
+}
+
 /**
  * Read, chain-check and fold a model's log. A broken chain or a senseless event is an integrity
  * violation (exit 4): nothing is written on top of a damaged registry.
  */
 export async function loadModel(location: RegistryLocation, model: string, shownRoot: string): Promise<LoadedModel> {
-  const file = logFile(location.dir, model);
-  const log = parseLog(await readText(file), model);
-  const { state, problems } = foldEvents(model, log.events);
-  const all = [...log.problems.map((p) => ({ line: p.line, message: p.message })), ...problems];
-  if (all.length > 0) {
-    const shown = relative(shownRoot, file);
-    throw integrityError('E_CHAIN', all.slice(0, 5).map((p) => `${shown}:${p.line}: ${p.message}`).join('\n'), {
-      hint: "the registry was damaged or edited by hand; run 'mlship verify' for the full report and restore the file from git (git checkout -- " + shown + ')',
-      details: { problems: all.map((p) => ({ file: shown, ...p })) },
+  const files = await segmentFiles(location.dir, model);
+  if (files.length === 0) return { state: emptyState(model), count: 0, lastDigest: null, active: { file: join(location.dir, segmentName(model, 1)), lines: 0 } };
+  const cached = await readSnapshot(location, model, files);
+  const state = cached?.state ?? emptyState(model);
+  let start: ChainStart = cached === undefined ? { seq: 1, prev: null } : { seq: cached.snapshot.count + 1, prev: cached.snapshot.lastDigest };
+  const sealed: SealedFile[] = cached?.snapshot.files ?? [];
+  const problems: Problem[] = [];
+  const segmentLimit = location.segmentLines ?? SEGMENT_LINES;
+  let lines = 0;
+  let snapshot: Snapshot | undefined;
+  for (const [i, file] of files.entries()) {
+    if (i < sealed.length) continue;
+    const name = relative(location.dir, file);
+    const log = parseLog(await readText(file), model, start);
+    for (const p of log.problems) problems.push({ file: name, line: p.line, message: p.message });
+    log.events.forEach((event, n) => {
+      const problem = applyEvent(state, event, { file: name, line: n + 1 });
+      if (problem !== undefined) problems.push({ file: name, line: n + 1, message: problem });
     });
+    lines = log.lines.length;
+    start = { seq: start.seq + log.lines.length, prev: log.lastDigest };
+    if (i < files.length - 1) {
+      if (log.lines.length !== segmentLimit) {
+        problems.push({ file: name, line: log.lines.length, message: `has ${log.lines.length} events, but a registry file is only followed by the next one when it holds ${segmentLimit}` });
+      }
+      const s = await stat(file);
+      sealed.push({ name, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, lines: log.lines.length });
+      if (i === files.length - 2) snapshot = buildSnapshot(sealed, start.seq - 1, start.prev, state);
+    }
   }
-  return { state, log, file };
+  if (problems.length > 0) throw damaged(problems, shownRoot, location.dir);
+  if (snapshot !== undefined) await writeSnapshot(location, model, snapshot);
+  let active = { file: files[files.length - 1] as string, lines };
+  if (lines >= segmentLimit) active = { file: join(location.dir, segmentName(model, files.length + 1)), lines: 0 };
+  return { state, count: start.seq - 1, lastDigest: start.prev, active };
+}
+
+/** Every event of a model, every file read and chain-checked (history, verify). */
+export async function readAllEvents(location: RegistryLocation, model: string, shownRoot: string): Promise<RegistryEvent[]> {
+  const events: RegistryEvent[] = [];
+  const problems: Problem[] = [];
+  let start: ChainStart = { seq: 1, prev: null };
+  for (const file of await segmentFiles(location.dir, model)) {
+    const name = relative(location.dir, file);
+    const log = parseLog(await readText(file), model, start);
+    for (const p of log.problems) problems.push({ file: name, line: p.line, message: p.message });
+    events.push(...log.events);
+    start = { seq: start.seq + log.lines.length, prev: log.lastDigest };
+  }
+  const folded = foldEvents(model, events);
+  for (const p of folded.problems) problems.push({ file: '', line: p.line, message: `event seq ${p.line}: ${p.message}` });
+  if (problems.length > 0) throw damaged(problems, shownRoot, location.dir);
+  return events;
 }
 
 export interface AppendOptions {
@@ -102,12 +297,12 @@ export async function appendLocked(location: RegistryLocation, model: string, op
   const loaded = await loadModel(location, model, options.shownRoot);
   const draft = options.build(loaded.state);
   if (draft.model !== model) throw usageError('E_MODEL', `event for ${draft.model} appended to ${model}`);
-  const last = loaded.log.lines[loaded.log.lines.length - 1];
-  const event = { ...draft, seq: loaded.log.lines.length + 1, prev: last === undefined ? null : lineDigest(last) } as RegistryEvent;
+  const event = { ...draft, seq: loaded.count + 1, prev: loaded.lastDigest } as RegistryEvent;
   const line = `${serializeEvent(event)}\n`;
+  const file = loaded.active.file;
 
   await mkdir(location.dir, { recursive: true });
-  const handle = await open(loaded.file, 'a');
+  const handle = await open(file, 'a');
   const before = (await handle.stat()).size;
   try {
     await handle.write(line);
@@ -115,17 +310,18 @@ export async function appendLocked(location: RegistryLocation, model: string, op
   } finally {
     await handle.close();
   }
-  const path = relative(options.git.root, loaded.file);
+  const path = relative(options.git.root, file);
   let commit: string;
   try {
     commit = await options.git.commitPaths([path], commitMessage(event));
   } catch (error) {
-    await truncate(loaded.file, before);
+    if (before === 0) await rm(file, { force: true });
+    else await truncate(file, before);
     await options.git.unstage([path]);
     throw error;
   }
-  const { state } = foldEvents(model, [...loaded.log.events, event]);
-  return { event, commit, state };
+  applyEvent(loaded.state, event, { file: relative(location.dir, file), line: loaded.active.lines + 1 });
+  return { event, commit, state: loaded.state };
 }
 
 /** Lock, read, build, append, commit, and with `push` publish. Returns the event as it finally landed. */

@@ -8,7 +8,7 @@ import type { Project } from '../project.js';
 import { publishSettings } from '../pipeline/publish.js';
 import { assertEnvironment, matchesPattern, planPromotion, planRollback } from './decide.js';
 import type { ApproveEvent, DeprecateEvent, PromoteEvent, RegisterEvent, RegistryEvent, RollbackEvent } from './events.js';
-import { appendEvent, loadModel } from './log.js';
+import { appendEvent, loadModel, readAllEvents } from './log.js';
 import { parseModelRef, resolveRef } from './refs.js';
 import type { ModelState } from './state.js';
 
@@ -160,14 +160,14 @@ export async function status(project: Project, only: string | undefined): Promis
   const models: StatusModel[] = [];
   for (const name of names) {
     const [, config] = project.model(name);
-    const { state, log } = await loadModel(project.registry, name, project.ctx.cwd);
+    const { state } = await loadModel(project.registry, name, project.ctx.cwd);
     const environments: StatusModel['environments'] = {};
     for (const env of config.environments) {
       const e = state.environments.get(env);
       const v = e?.current == null ? undefined : state.versions.get(e.current);
-      environments[env] = v === undefined ? null : { version: v.version, digest: v.register.digest, since: e?.since == null ? null : (log.events[e.since - 1]?.at ?? null) };
+      environments[env] = v === undefined ? null : { version: v.version, digest: v.digest, since: e?.sinceAt ?? null };
     }
-    models.push({ name, latest: state.latest, environments, deprecated: [...state.versions.values()].filter((v) => v.deprecated).map((v) => v.version) });
+    models.push({ name, latest: state.latest, environments, deprecated: [...state.deprecated].sort((a, b) => a - b) });
   }
   return { models };
 }
@@ -175,8 +175,8 @@ export async function status(project: Project, only: string | undefined): Promis
 export async function history(project: Project, model: string, env: string | undefined): Promise<{ model: string; events: RegistryEvent[] }> {
   const [name, config] = project.model(model);
   if (env !== undefined) assertEnvironment(config, name, env);
-  const { log } = await loadModel(project.registry, name, project.ctx.cwd);
-  const events = env === undefined ? log.events : log.events.filter((e) => 'env' in e && e.env === env);
+  const all = await readAllEvents(project.registry, name, project.ctx.cwd);
+  const events = env === undefined ? all : all.filter((e) => 'env' in e && e.env === env);
   return { model: name, events };
 }
 

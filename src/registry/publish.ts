@@ -10,7 +10,7 @@ import { environmentError } from '../errors.js';
 import type { Git, PushTarget } from '../git/index.js';
 import { parseLog } from './chain.js';
 import type { NewEvent, RegistryEvent } from './events.js';
-import { appendLocked, type RegistryLocation } from './log.js';
+import { appendLocked, parseSegmentName, type RegistryLocation } from './log.js';
 import type { ModelState } from './state.js';
 
 export interface PublishOptions {
@@ -50,7 +50,7 @@ async function localEvents(git: Git, location: RegistryLocation, base: string | 
       });
     }
     for (const path of paths) {
-      const model = path.slice(dir.length + 1, -'.jsonl'.length);
+      const model = parseSegmentName(path.slice(dir.length + 1))?.model ?? '';
       const before = previous === undefined ? '' : ((await git.show(previous, path)) ?? '');
       const after = (await git.show(commit, path)) ?? '';
       const beforeLines = parseLog(before, model).lines.length;

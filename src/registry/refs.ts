@@ -41,7 +41,7 @@ export function resolveRef(state: ModelState, ref: string, environments: readonl
     const prefix = ref.toLowerCase();
     if (!/^sha256:[0-9a-f]{4,64}$/.test(prefix)) throw usageError('E_REF', `'${ref}' is not a digest prefix`, { hint: 'give at least 4 hex digits: sha256:ab12' });
     const matches = [...state.versions.values()].filter(
-      (v) => v.register.digest.startsWith(prefix) || Object.values(v.register.artifacts).some((a) => a.digest.startsWith(prefix)),
+      (v) => v.digest.startsWith(prefix) || Object.values(v.register.artifacts).some((a) => a.digest.startsWith(prefix)),
     );
     if (matches.length === 0) throw usageError('E_UNKNOWN_VERSION', `no version of ${model} has a digest starting with ${prefix}`);
     if (matches.length > 1) throw usageError('E_AMBIGUOUS_REF', `${prefix} matches versions ${matches.map((m) => m.version).join(', ')} of ${model}`, { hint: 'give more hex digits' });

@@ -7,7 +7,15 @@ import type { RegisterEvent, RegistryEvent } from './events.js';
 
 export interface VersionState {
   version: number;
-  register: RegisterEvent;
+  /** The version digest (from its register event). */
+  digest: string;
+  /**
+   * The register event. Versions restored from the snapshot cache load it from its registry file
+   * on first use, so commands that never look at old versions never parse them.
+   */
+  readonly register: RegisterEvent;
+  /** Where the register event is: registry file name and 1-based line within it. */
+  source: { file: string; line: number } | undefined;
   deprecated: boolean;
   /** Environments this version has ever been live in. */
   promotedTo: Set<string>;
@@ -20,14 +28,17 @@ export interface EnvironmentState {
   current: number | null;
   /** Live versions in promotion order; rollback pops back through it. */
   stack: number[];
-  /** seq of the event that made `current` live. */
+  /** seq and time of the event that made `current` live. */
   since: number | null;
+  sinceAt: string | null;
 }
 
 export interface ModelState {
   model: string;
   latest: number | null;
   versions: Map<number, VersionState>;
+  /** Deprecated versions (also flagged on each VersionState). */
+  deprecated: Set<number>;
   environments: Map<string, EnvironmentState>;
   /** The last event, for `status`. */
   last: RegistryEvent | null;
@@ -38,24 +49,90 @@ export interface FoldProblem {
   message: string;
 }
 
-export const emptyState = (model: string): ModelState => ({ model, latest: null, versions: new Map(), environments: new Map(), last: null });
+export const emptyState = (model: string): ModelState => ({ model, latest: null, versions: new Map(), deprecated: new Set(), environments: new Map(), last: null });
+
+/**
+ * A version table that builds each VersionState only when it is asked for: a registry of 100,000
+ * events has 10,000 versions, and `status` looks at two of them.
+ */
+export class LazyVersions<Raw> extends Map<number, VersionState> {
+  private readonly pending = new Map<number, Raw>();
+
+  constructor(private readonly build: (version: number, raw: Raw) => VersionState) {
+    super();
+  }
+
+  addRaw(version: number, raw: Raw): void {
+    this.pending.set(version, raw);
+  }
+
+  override get(version: number): VersionState | undefined {
+    const raw = this.pending.get(version);
+    if (raw !== undefined) {
+      this.pending.delete(version);
+      super.set(version, this.build(version, raw));
+    }
+    return super.get(version);
+  }
+
+  override has(version: number): boolean {
+    return this.pending.has(version) || super.has(version);
+  }
+
+  override get size(): number {
+    return this.pending.size + super.size;
+  }
+
+  override set(version: number, value: VersionState): this {
+    this.pending.delete(version);
+    return super.set(version, value);
+  }
+
+  private materialize(): void {
+    for (const version of [...this.pending.keys()].sort((a, b) => a - b)) this.get(version);
+  }
+
+  override entries(): MapIterator<[number, VersionState]> {
+    this.materialize();
+    return super.entries();
+  }
+
+  override values(): MapIterator<VersionState> {
+    this.materialize();
+    return super.values();
+  }
+
+  override keys(): MapIterator<number> {
+    this.materialize();
+    return super.keys();
+  }
+
+  override [Symbol.iterator](): MapIterator<[number, VersionState]> {
+    return this.entries();
+  }
+
+  override forEach(fn: (value: VersionState, key: number, map: Map<number, VersionState>) => void): void {
+    this.materialize();
+    super.forEach(fn);
+  }
+}
 
 export function envState(state: ModelState, env: string): EnvironmentState {
   let e = state.environments.get(env);
   if (e === undefined) {
-    e = { current: null, stack: [], since: null };
+    e = { current: null, stack: [], since: null, sinceAt: null };
     state.environments.set(env, e);
   }
   return e;
 }
 
 /** Apply one event. Returns a problem when the event does not make sense in this state. */
-export function applyEvent(state: ModelState, event: RegistryEvent): string | undefined {
+export function applyEvent(state: ModelState, event: RegistryEvent, source?: { file: string; line: number }): string | undefined {
   state.last = event;
   if (event.type === 'register') {
     const expected = (state.latest ?? 0) + 1;
     if (event.version !== expected) return `register of v${event.version}, expected v${expected}`;
-    state.versions.set(event.version, { version: event.version, register: event, deprecated: false, promotedTo: new Set(), approvals: new Map() });
+    state.versions.set(event.version, { version: event.version, digest: event.digest, register: event, source, deprecated: false, promotedTo: new Set(), approvals: new Map() });
     state.latest = event.version;
     return undefined;
   }
@@ -67,6 +144,7 @@ export function applyEvent(state: ModelState, event: RegistryEvent): string | un
       env.stack.push(event.version);
       env.current = event.version;
       env.since = event.seq;
+      env.sinceAt = event.at;
       version.promotedTo.add(event.env);
       return undefined;
     }
@@ -79,6 +157,7 @@ export function applyEvent(state: ModelState, event: RegistryEvent): string | un
       else env.stack.push(event.version);
       env.current = event.version;
       env.since = event.seq;
+      env.sinceAt = event.at;
       version.promotedTo.add(event.env);
       return undefined;
     }
@@ -90,6 +169,7 @@ export function applyEvent(state: ModelState, event: RegistryEvent): string | un
     }
     case 'deprecate':
       version.deprecated = true;
+      state.deprecated.add(event.version);
       return undefined;
     default:
       return undefined;

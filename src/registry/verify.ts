@@ -6,7 +6,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Git } from '../git/index.js';
-import { parseLog } from './chain.js';
+import { parseLog, type ChainStart } from './chain.js';
+import type { RegistryEvent } from './events.js';
+import { parseSegmentName, SEGMENT_LINES, segmentFiles, segmentName, type RegistryLocation } from './log.js';
 import { foldEvents, type ModelState } from './state.js';
 
 export interface VerifyProblem {
@@ -44,8 +46,7 @@ export function firstDivergence(prev: string, next: string): number | undefined 
 }
 
 export interface VerifyOptions {
-  /** Absolute registry folder. */
-  dir: string;
+  location: RegistryLocation;
   /** Paths in messages are shown relative to this folder. */
   shownRoot: string;
   git: Git;
@@ -56,75 +57,98 @@ export interface VerifyOptions {
 }
 
 export async function verifyRegistry(options: VerifyOptions): Promise<VerifyReport> {
+  const { location, git } = options;
+  const dir = location.dir;
   const problems: VerifyProblem[] = [];
   const models: VerifiedModel[] = [];
   let commits = 0;
   let names: string[] = [];
   try {
-    names = (await readdir(options.dir)).filter((n) => n.endsWith('.jsonl')).sort();
+    names = (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const gitPathOf = (file: string) => relative(options.git.root, file).split('\\').join('/');
-  const sinceCommit = options.since === undefined ? undefined : await options.git.resolve(options.since);
+  const gitPathOf = (file: string) => relative(git.root, file).split('\\').join('/');
+  const shownOf = (name: string) => relative(options.shownRoot, join(dir, name));
+  const sinceCommit = options.since === undefined ? undefined : await git.resolve(options.since);
   if (options.since !== undefined && sinceCommit === undefined) {
     problems.push({ code: 'E_REV', file: '', line: null, message: `unknown revision ${options.since}` });
   }
+  const limit = location.segmentLines ?? SEGMENT_LINES;
 
-  for (const name of names) {
-    const model = name.slice(0, -'.jsonl'.length);
-    const file = join(options.dir, name);
-    const shown = relative(options.shownRoot, file);
-    const text = await readFile(file, 'utf8');
-    const log = parseLog(text, model);
-    for (const p of log.problems) problems.push({ code: p.code, file: shown, line: p.line, message: p.message });
-    const { state, problems: foldProblems } = foldEvents(model, log.events);
-    for (const p of foldProblems) problems.push({ code: 'E_STATE', file: shown, line: p.line, message: p.message });
-    models.push({ model, file: shown, events: log.events.length, state });
+  const modelNames = [...new Set(names.map((n) => parseSegmentName(n)?.model).filter((m): m is string => m !== undefined))];
+  for (const model of modelNames) {
+    const files = await segmentFiles(dir, model);
+    const events: RegistryEvent[] = [];
+    let start: ChainStart = { seq: 1, prev: null };
+    for (const [i, file] of files.entries()) {
+      const name = relative(dir, file);
+      const expected = segmentName(model, i + 1);
+      if (name !== expected) problems.push({ code: 'E_SEGMENT', file: shownOf(name), line: null, message: `registry file ${expected} is missing before ${name}` });
+      const text = await readFile(file, 'utf8');
+      const log = parseLog(text, model, start);
+      for (const p of log.problems) problems.push({ code: p.code, file: shownOf(name), line: p.line, message: p.message });
+      if (i < files.length - 1 && log.lines.length !== limit) {
+        problems.push({ code: 'E_SEGMENT', file: shownOf(name), line: log.lines.length, message: `has ${log.lines.length} events but is followed by another file (a full file holds ${limit})` });
+      }
+      log.events.forEach((event) => events.push(event));
+      start = { seq: start.seq + log.lines.length, prev: log.lastDigest };
 
-    const gitPath = gitPathOf(file);
-    if (options.history !== false) {
-      const history = await options.git.history(gitPath);
-      commits += history.length;
-      let previous = '';
-      let previousRev = '(empty)';
-      for (const rev of history) {
-        const content = await options.git.show(rev, gitPath);
-        if (content === undefined) {
-          problems.push({ code: 'E_HISTORY', file: shown, line: null, message: `deleted in commit ${rev.slice(0, 12)}: registry files are append-only` });
-          previous = '';
+      const gitPath = gitPathOf(file);
+      if (options.history !== false) {
+        const history = await git.history(gitPath);
+        commits += history.length;
+        let previous = '';
+        let previousRev = '(empty)';
+        for (const rev of history) {
+          const content = await git.show(rev, gitPath);
+          if (content === undefined) {
+            problems.push({ code: 'E_HISTORY', file: shownOf(name), line: null, message: `deleted in commit ${rev.slice(0, 12)}: registry files are append-only` });
+            previous = '';
+            previousRev = rev;
+            continue;
+          }
+          const line = firstDivergence(previous, content);
+          if (line !== undefined) {
+            problems.push({ code: 'E_HISTORY', file: shownOf(name), line, message: `commit ${rev.slice(0, 12)} rewrites line ${line} as it was in ${previousRev.slice(0, 12)}: the history is not append-only` });
+          }
+          previous = content;
           previousRev = rev;
-          continue;
         }
-        const line = firstDivergence(previous, content);
+        const line = firstDivergence(previous, text);
+        if (history.length > 0 && line !== undefined) {
+          problems.push({ code: 'E_HISTORY', file: shownOf(name), line, message: `the working copy rewrites line ${line} of the last committed version (${previousRev.slice(0, 12)})` });
+        }
+      }
+      if (sinceCommit !== undefined) {
+        const base = await git.show(sinceCommit, gitPath);
+        const line = base === undefined ? undefined : firstDivergence(base, text);
         if (line !== undefined) {
-          problems.push({ code: 'E_HISTORY', file: shown, line, message: `commit ${rev.slice(0, 12)} rewrites line ${line} as it was in ${previousRev.slice(0, 12)}: the history is not append-only` });
+          problems.push({ code: 'E_HISTORY', file: shownOf(name), line, message: `line ${line} differs from ${options.since}: the registry must only grow from there` });
         }
-        previous = content;
-        previousRev = rev;
-      }
-      const line = firstDivergence(previous, text);
-      if (history.length > 0 && line !== undefined) {
-        problems.push({ code: 'E_HISTORY', file: shown, line, message: `the working copy rewrites line ${line} of the last committed version (${previousRev.slice(0, 12)})` });
       }
     }
-    if (sinceCommit !== undefined) {
-      const base = await options.git.show(sinceCommit, gitPath);
-      const line = base === undefined ? undefined : firstDivergence(base, text);
-      if (line !== undefined) {
-        problems.push({ code: 'E_HISTORY', file: shown, line, message: `line ${line} differs from ${options.since}: the registry must only grow from there` });
-      }
+    const { state, problems: foldProblems } = foldEvents(model, events);
+    for (const p of foldProblems) {
+      const at = locate(files.map((f) => relative(dir, f)), limit, p.line);
+      problems.push({ code: 'E_STATE', file: shownOf(at.file), line: at.line, message: p.message });
     }
+    models.push({ model, file: shownOf(segmentName(model, 1)), events: events.length, state });
   }
   if (sinceCommit !== undefined) {
     // A file that existed at the base revision and is gone now was deleted.
-    const dirPath = gitPathOf(options.dir);
-    const listed = await options.git.show(sinceCommit, dirPath);
+    const listed = await git.show(sinceCommit, gitPathOf(dir));
     for (const entry of (listed ?? '').split('\n')) {
       if (entry.endsWith('.jsonl') && !names.includes(entry)) {
-        problems.push({ code: 'E_HISTORY', file: relative(options.shownRoot, join(options.dir, entry)), line: null, message: `deleted since ${options.since}` });
+        problems.push({ code: 'E_HISTORY', file: shownOf(entry), line: null, message: `deleted since ${options.since}` });
       }
     }
   }
   return { ok: problems.length === 0, problems, models, commits };
+}
+
+/** File and line of event number `seq` across full segments of `limit` lines. */
+function locate(files: string[], limit: number, seq: number): { file: string; line: number } {
+  const index = Math.min(files.length - 1, Math.floor((seq - 1) / limit));
+  return { file: files[index] ?? files[0] ?? '', line: seq - index * limit };
 }

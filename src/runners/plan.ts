@@ -84,6 +84,7 @@ export function planEvaluation(input: PlanInput): EvaluationPlan {
             user: evaluate.user ?? `${input.uid}:${input.gid}`,
             containerOutputs: CONTAINER_OUTPUTS,
             containerRepo: CONTAINER_REPO,
+            labels: { 'mlship.model': input.model, 'mlship.version': String(input.version) },
           },
         }
       : {}),

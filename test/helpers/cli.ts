@@ -109,6 +109,7 @@ export function addBareRemote(repo: TempRepo): string {
 export function nodeProject(metrics: Record<string, unknown> | string, extraYaml = ''): Record<string, string> {
   const body = typeof metrics === 'string' ? metrics : JSON.stringify(metrics);
   return {
+    '.gitignore': '.mlship/store/\n.mlship/cache/\n',
     'model.bin': 'weights v1\n',
     'eval.mjs': `import { writeFileSync } from 'node:fs';\nwriteFileSync(process.argv[2] + '/metrics.json', ${JSON.stringify(body)});\n`,
     'mlship.yaml': `version: 1
