@@ -248,6 +248,27 @@ describe.concurrent('paths: artifacts outside the repository (exit 2, nothing ha
     expect(allOutput(r)).toMatch(/symbolic link/);
     expect(allOutput(r)).toMatch(/outside the repository/);
   });
+
+  it('a metrics path escaping the outputs folder is refused with file:line:col, before the evaluation runs', async ({ expect }) => {
+    const repo = configRepo(MODEL.replace("'\${outputs}']\n", "'\${outputs}']\n      metrics: ../../../../../etc/hostname\n"), {
+      'eval.mjs': "import { writeFileSync } from 'node:fs';\nwriteFileSync('ran.txt', 'x');\nwriteFileSync(process.argv[2] + '/metrics.json', '{\"accuracy\":0.9}');\n",
+    });
+    const r = await refuse(repo, ['run'], 2, { store: false });
+    expect(allOutput(r)).toContain('models.m.evaluate.metrics');
+    expect(allOutput(r)).toMatch(/outside/);
+    expect(allOutput(r), 'file:line:col of the offending key').toContain('mlship.yaml:7:');
+    expect(existsSync(join(repo.dir, 'ran.txt')), 'refused before running the evaluation').toBe(false);
+  });
+
+  it('a registry folder outside the repository is refused with file:line:col', async ({ expect }) => {
+    const repo = configRepo(MODEL.replace('version: 1\n', 'version: 1\nregistry: ../elsewhere\n'));
+    const [validate, run] = await Promise.all([refuse(repo, ['validate'], 2), refuse(repo, ['run'], 2)]);
+    for (const r of [validate, run]) {
+      expect(allOutput(r)).toMatch(/registry/);
+      expect(allOutput(r)).toMatch(/outside the repository/);
+      expect(allOutput(r), 'file:line:col of the offending key').toContain('mlship.yaml:2:11');
+    }
+  });
 });
 
 describe.concurrent('evaluation failures (nothing registered, no commit)', () => {
