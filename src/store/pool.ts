@@ -84,6 +84,15 @@ export class Semaphore {
   }
 }
 
+/** A store that can tell which of many objects exist with fewer requests than one per object. */
+export interface BulkPresence {
+  /** The digests among `digests` that are stored, with their sizes in bytes. */
+  presentAmong(digests: readonly string[]): Promise<Map<string, number>>;
+}
+
+export const hasBulkPresence = (store: object): store is BulkPresence =>
+  typeof (store as Partial<BulkPresence>).presentAmong === 'function';
+
 /** One file to store: already hashed. */
 export interface FileToPut {
   digest: string;
@@ -116,8 +125,11 @@ export async function putFiles(
     if (!first.has(file.digest)) first.set(file.digest, index);
   });
   const unique = [...first.values()].map((index) => files[index] as FileToPut);
-  const outcomes = await mapPool(unique, options.concurrency ?? 16, (file) =>
-    store.putFile(file.digest, file.path, file.size, options.progress),
+  // One listing instead of a HEAD per file, where the store can (S3). An object present with the
+  // wrong size still goes to putFile, which reports the damage.
+  const present = hasBulkPresence(store) ? await store.presentAmong(unique.map((file) => file.digest)) : new Map<string, number>();
+  const outcomes = await mapPool(unique, options.concurrency ?? 16, async (file) =>
+    present.get(file.digest) === file.size ? false : store.putFile(file.digest, file.path, file.size, options.progress),
   );
   const byDigest = new Map(unique.map((file, index) => [file.digest, outcomes[index] === true]));
   const written = files.map((file, index) => first.get(file.digest) === index && byDigest.get(file.digest) === true);

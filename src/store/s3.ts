@@ -26,8 +26,8 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -37,21 +37,21 @@ import {
 import { integrityError, environmentError, usageError, MlshipError } from '../errors.js';
 import type { StoreSettingConfig } from '../config/schema.js';
 import { digestOf } from './hash.js';
-import { Semaphore } from './pool.js';
 import { partSizeFor, planS3, secretsOf, type S3Plan, type S3Tuning } from './s3-config.js';
 import {
   corruptObjectError,
+  factsOf,
   isConditionalUnsupported,
   isNotFound,
   isPreconditionFailed,
   isRetryable,
-  statusOf,
   toStoreError,
   truncatedError,
   type ErrorContext,
 } from './s3-errors.js';
 import { backoffDelay, withRetry } from './s3-retry.js';
 import { DIGEST_RE, objectKey, type ArtifactStore, type ProgressSink } from './types.js';
+import { mapPool, Semaphore, type BulkPresence } from './pool.js';
 
 export interface S3StoreOptions {
   /** The environment (commands pass process.env); core modules never read it themselves. */
@@ -63,7 +63,7 @@ export interface S3StoreOptions {
 }
 
 /** The S3 store, with a few read-only facts beyond the ArtifactStore contract. */
-export interface S3Store extends ArtifactStore {
+export interface S3Store extends ArtifactStore, BulkPresence {
   readonly kind: 's3';
   readonly bucket: string;
   readonly prefix: string;
@@ -77,6 +77,15 @@ export async function createS3Store(setting: StoreSettingConfig, options: S3Stor
   const plan = planS3(setting, options.env, options.tuning);
   return new S3ArtifactStore(plan, secretsOf(plan, options.env), options.onWarning ?? (() => {}));
 }
+
+/** A key that no object ever has (not in the digest layout), read once to check bucket and credentials. */
+const PROBE_KEY = 'objects/sha256/.mlship-probe';
+/** Keys per LIST page (S3's maximum). */
+const LIST_PAGE = 1000;
+/** Below this many digests, HEADs beat any listing. */
+const LIST_MIN_DIGESTS = 64;
+/** How long a listing's "absent" stays good enough to skip a HEAD. */
+const SEEN_ABSENT_TTL_MS = 5 * 60_000;
 
 const hexToBase64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
 
@@ -118,6 +127,8 @@ class S3ArtifactStore implements S3Store {
   /** Turned off when the server refuses `If-None-Match`. */
   private conditionalWrites = true;
   private bucketChecked: Promise<void> | undefined;
+  /** Digests a listing just showed absent (digest -> when): putFile skips their HEAD. */
+  private readonly seenAbsent = new Map<string, number>();
 
   constructor(
     private readonly plan: S3Plan,
@@ -175,7 +186,7 @@ class S3ArtifactStore implements S3Store {
   }
 
   async putFile(digest: string, path: string, size: number, progress?: ProgressSink): Promise<boolean> {
-    const existing = await this.head(digest, 'upload');
+    const existing = this.takeSeenAbsent(digest) ? undefined : await this.head(digest, 'upload');
     if (existing !== undefined) {
       this.assertExistingSize(digest, existing, size);
       return false;
@@ -260,6 +271,94 @@ class S3ArtifactStore implements S3Store {
     return result.digest === digest ? 'ok' : 'corrupt';
   }
 
+  /**
+   * Which of `digests` are stored, with their sizes. For many digests, one listing of the store
+   * replaces a HEAD per object when the store is small enough that the listing is cheaper (DVC's
+   * estimate: list one of the 256 shards, multiply); otherwise, or without s3:ListBucket, HEADs.
+   * The digests found absent are remembered briefly, so the putFile that follows skips its HEAD
+   * (a concurrent writer is still stopped by the conditional write).
+   */
+  async presentAmong(digests: readonly string[]): Promise<Map<string, number>> {
+    digests.forEach(assertDigest);
+    const wanted = [...new Set(digests)];
+    const present = new Map<string, number>();
+    if (wanted.length === 0) return present;
+    await this.ensureBucket();
+    const listed = wanted.length >= LIST_MIN_DIGESTS ? await this.listIfCheaper(wanted.length) : undefined;
+    if (listed === undefined) {
+      const sizes = await mapPool(wanted, this.recommendedConcurrency, (digest) => this.head(digest, 'look up'));
+      wanted.forEach((digest, index) => {
+        const found = sizes[index];
+        if (found !== undefined) present.set(digest, found.size);
+      });
+      return present;
+    }
+    const now = Date.now();
+    for (const digest of wanted) {
+      const size = listed.get(digest);
+      if (size === undefined) this.seenAbsent.set(digest, now);
+      else present.set(digest, size);
+    }
+    return present;
+  }
+
+  private takeSeenAbsent(digest: string): boolean {
+    const at = this.seenAbsent.get(digest);
+    if (at === undefined) return false;
+    this.seenAbsent.delete(digest);
+    return Date.now() - at < SEEN_ABSENT_TTL_MS;
+  }
+
+  /**
+   * List every object of the store (digest -> size) if that takes fewer requests than `heads` / 4.
+   * The listing only saves requests, so any doubt ends it and the caller falls back to HEADs: a
+   * failing LIST (no s3:ListBucket, a server error), or pagination that does not advance (s3rver
+   * walks folders in directory order, so its pages can repeat or skip keys past the first 1,000).
+   * A key the listing missed costs one redundant upload of the same bytes, never a wrong object.
+   */
+  private async listIfCheaper(heads: number): Promise<Map<string, number> | undefined> {
+    const base = this.plan.prefix === '' ? 'objects/sha256/' : `${this.plan.prefix}/objects/sha256/`;
+    try {
+      const probe = await this.listPage(`${base}00/`, undefined);
+      const estimate = probe.truncated ? Number.POSITIVE_INFINITY : probe.count * 256;
+      const pagesExpected = Math.ceil(estimate / LIST_PAGE);
+      if (pagesExpected > heads / 4) return undefined;
+      const sizes = new Map<string, number>();
+      const tokens = new Set<string>();
+      let token: string | undefined;
+      for (let pages = 1; ; pages++) {
+        const page = await this.listPage(base, token);
+        let fresh = 0;
+        for (const [digest, size] of page.objects) {
+          if (!sizes.has(digest)) fresh++;
+          sizes.set(digest, size);
+        }
+        token = page.next;
+        if (token === undefined) return sizes;
+        if (fresh === 0 || tokens.has(token) || pages > 2 * pagesExpected + 2) return undefined;
+        tokens.add(token);
+      }
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async listPage(prefix: string, token: string | undefined): Promise<{ objects: [string, number][]; count: number; truncated: boolean; next: string | undefined }> {
+    const policy = { ...this.plan.tuning, maxAttempts: Math.min(3, this.plan.tuning.maxAttempts) };
+    return withRetry(async () => {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.plan.bucket, Prefix: prefix, MaxKeys: LIST_PAGE, ...(token === undefined ? {} : { ContinuationToken: token }) }),
+      );
+      const objects: [string, number][] = [];
+      for (const entry of page.Contents ?? []) {
+        const match = /objects\/sha256\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(entry.Key ?? '');
+        if (match !== null) objects.push([`sha256:${match[1]}${match[2]}`, entry.Size ?? -1]);
+      }
+      const truncated = page.IsTruncated === true;
+      return { objects, count: page.KeyCount ?? objects.length, truncated, next: truncated ? page.NextContinuationToken : undefined };
+    }, policy);
+  }
+
   async close(): Promise<void> {
     this.client.destroy();
     this.agents.http.destroy();
@@ -290,18 +389,23 @@ class S3ArtifactStore implements S3Store {
   }
 
   /**
-   * Once per store: does the bucket exist? HEAD on an object answers 404 both for a missing key and
-   * for a missing bucket, so without this a typo in the bucket name would read as "nothing stored".
-   * A 403 is tolerated: identities limited to a prefix often lack s3:ListBucket.
+   * Once per store: are the bucket and the credentials good? HEAD answers carry no error code, so a
+   * HEAD on an object says 404 alike for a missing key and a missing bucket, and 403 alike for bad
+   * credentials and a missing permission. A GET of a key that never exists answers with a body:
+   * NoSuchKey (all good), NoSuchBucket, InvalidAccessKeyId / SignatureDoesNotMatch (credentials),
+   * or AccessDenied, which is tolerated here (identities limited to a prefix often lack
+   * s3:ListBucket, and S3 then answers 403 for missing keys); real denials surface on the first use.
    */
   private ensureBucket(): Promise<void> {
+    const probeKey = this.plan.prefix === '' ? PROBE_KEY : `${this.plan.prefix}/${PROBE_KEY}`;
     this.bucketChecked ??= this.request('reach bucket', undefined, async () => {
       try {
-        await this.client.send(new HeadBucketCommand({ Bucket: this.plan.bucket }));
+        const response = await this.client.send(new GetObjectCommand({ Bucket: this.plan.bucket, Key: probeKey, Range: 'bytes=0-0' }));
+        await (response.Body as { transformToByteArray?: () => Promise<Uint8Array> } | undefined)?.transformToByteArray?.();
       } catch (error) {
-        const status = statusOf(error);
-        if (status === 403) return;
-        if (status === 404) throw Object.assign(new Error(`bucket ${this.plan.bucket} not found`), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
+        const facts = factsOf(error);
+        if (facts.name === 'NoSuchKey' || (facts.status === 403 && facts.name === 'AccessDenied')) return;
+        if (facts.status === 404 && facts.name !== 'NoSuchBucket') return;
         throw error;
       }
     });

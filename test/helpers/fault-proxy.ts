@@ -9,7 +9,9 @@
  * - `truncate` forwards the request (the server really does the work), then sends the response
  *              headers and only half the body before destroying the connection: a lost answer to
  *              a PUT, a body cut short on a GET;
- * - `403`      answers 403 AccessDenied (a policy that refuses the identity).
+ * - `403`      answers 403 AccessDenied (a policy that refuses the identity);
+ * - `signature` answers 403 SignatureDoesNotMatch, echoing the access key id and the string to sign
+ *              as AWS S3 does (a wrong secret; s3rver itself does not check SigV4 signatures).
  *
  * With `rejectConditionalWrites`, a write carrying `If-None-Match` is answered 501 NotImplemented,
  * as servers without conditional writes do.
@@ -23,7 +25,7 @@
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type FaultKind = '500' | '503' | 'reset' | 'delay' | 'truncate' | '403';
+export type FaultKind = '500' | '503' | 'reset' | 'delay' | 'truncate' | '403' | 'signature';
 
 export const ALL_FAULTS: readonly FaultKind[] = ['500', '503', 'reset', 'delay', 'truncate'];
 /** Faults that make the request fail (no `delay`): at rate 1 nothing gets through. */
@@ -39,6 +41,10 @@ export interface FaultProxyOptions {
   /** Deterministic choices for a reproducible run; Math.random by default. */
   random?: () => number;
   rejectConditionalWrites?: boolean;
+  /** Inject faults only into requests with these methods (e.g. ['PUT', 'POST'] for writes); all by default. */
+  methods?: readonly string[];
+  /** Sees every request (method, url, headers) before any fault: for asserting what the client sends. */
+  onRequest?: (request: { method: string; url: string; headers: IncomingMessage['headers'] }) => void;
 }
 
 export interface FaultProxy {
@@ -50,8 +56,8 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-const xmlError = (code: string, message: string) =>
-  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
+const xmlError = (code: string, message: string, extra = '') =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${extra}<RequestId>fault-proxy</RequestId></Error>`;
 
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(options.target);
@@ -59,15 +65,15 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const random = options.random ?? Math.random;
   const delayMs = options.delayMs ?? 200;
   let rate = options.rate;
-  const stats = { requests: 0, faults: { '500': 0, '503': 0, reset: 0, delay: 0, truncate: 0, '403': 0 } as Record<FaultKind, number>, conditionalRejected: 0 };
+  const stats = { requests: 0, faults: { '500': 0, '503': 0, reset: 0, delay: 0, truncate: 0, '403': 0, signature: 0 } as Record<FaultKind, number>, conditionalRejected: 0 };
   const upstreamAgent = new Agent({ keepAlive: true, maxSockets: 256 });
   const sockets = new Set<Socket>();
 
-  const answer = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string) => {
+  const answer = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, extra = '') => {
     // Read the request body first, as a server would, so the client sees an answer, not a broken pipe.
     req.resume();
     req.on('end', () => {
-      const body = xmlError(code, message);
+      const body = xmlError(code, message, extra);
       res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': 'fault-proxy' });
       res.end(body);
     });
@@ -105,12 +111,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   const server = createServer((req, res) => {
     stats.requests++;
+    options.onRequest?.({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     if (options.rejectConditionalWrites === true && req.headers['if-none-match'] !== undefined && (req.method === 'PUT' || req.method === 'POST')) {
       stats.conditionalRejected++;
       answer(req, res, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented');
       return;
     }
-    if (random() >= rate || faults.length === 0) {
+    const eligible = options.methods === undefined || options.methods.includes(req.method ?? '');
+    if (!eligible || random() >= rate || faults.length === 0) {
       forward(req, res, false);
       return;
     }
@@ -135,6 +143,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       case '403':
         answer(req, res, 403, 'AccessDenied', 'Access Denied');
         return;
+      case 'signature': {
+        const accessKeyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '';
+        const echo = `<AWSAccessKeyId>${accessKeyId}</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n${accessKeyId}</StringToSign><SignatureProvided>0000</SignatureProvided>`;
+        answer(req, res, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', echo);
+        return;
+      }
     }
   });
   server.on('connection', (socket) => {
