@@ -153,6 +153,13 @@ describe('CSV parsing edge cases', () => {
     expect(result.failures.map((f) => [f.rule, f.examples])).toEqual([['in', ["x'); DROP TABLE t; --"]], ['pattern', ["x'); DROP TABLE t; --"]]]);
   });
 
+  it('a string column compares with the text of numbers in `in` (YAML reads 07 as a number)', async () => {
+    const repo = checkRepo();
+    const data = repo.write('data/z.csv', csv(['zip'], [['7'], ['8'], ['07']]));
+    const result = await one({ data, columns: { zip: { type: 'string', in: [7, 8] } } }, repo);
+    expect(result.failures.map((f) => [f.rule, f.examples, f.rows])).toEqual([['in', ['07'], [3]]]);
+  });
+
   it('reads .tsv as tab-separated', async () => {
     const repo = checkRepo();
     const data = repo.write('data/t.tsv', 'a\tb\n1\tx,y\n');

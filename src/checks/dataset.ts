@@ -409,7 +409,9 @@ function compare(engine: Engine, col: string, text: string, source: DataColumn, 
       lit: async (v, key) => {
         if (declared === 'integer' || declared === 'number') return asNumber(v, key);
         if (declared === 'boolean') return asBoolean(v, key);
-        if (typeof v !== 'string') throw usageError('E_CHECK_VALUE', `${where(key)}: ${show(v)} is not a ${declared === 'string' ? 'string' : `${declared} string`}`, { hint: `a ${declared} column compares with ${declared === 'string' ? 'strings' : `'YYYY-MM-DD' strings`}` });
+        // A string column compares with the text of a number or boolean (YAML reads `in: [01, 02]` as numbers).
+        if (declared === 'string') return str(String(v));
+        if (typeof v !== 'string') throw usageError('E_CHECK_VALUE', `${where(key)}: ${show(v)} is not a ${declared} string`, { hint: `a ${declared} column compares with ${declared === 'date' ? "'YYYY-MM-DD'" : "'YYYY-MM-DD HH:MM:SS'"} strings` });
         return dated ? checkCast(str(v), sqlType, v, key) : str(v);
       },
       example: dated ? `CAST(${typed.value} AS VARCHAR)` : declared === 'string' ? col : typed.value,

@@ -7,14 +7,14 @@
  * bin; nulls (and, in the current data, values that are not numbers in a numeric column) form a
  * "missing" bin whenever either side has any. Empty bins use PSI_EPSILON (drift-math.ts).
  * KS: the two-sample statistic D, exact when the reference has at most 2,000 distinct values, otherwise
- * against the reference ECDF at 1,001 quantiles (error below about 0.001); nulls are left out.
+ * against the reference ECDF at 1,001 quantiles (error about one reference step, 0.001); nulls are left out.
  */
 import type { DriftCheckConfig } from '../config/schema.js';
 import type { Engine, Plain } from './duckdb.js';
 import { binCounts, ksPValue, ksStatistic, psi } from './drift-math.js';
 import { openDataset, queryDataset } from './source.js';
 import { buildSketch, categoryOf, numberOf, readSketch, sketchFile, writeSketch, type ColumnSketch, type SketchRequest } from './sketch.js';
-import { ident, numList, strList } from './sql.js';
+import { ident, num, numList, strList } from './sql.js';
 import { resolveInside } from '../paths.js';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -90,7 +90,12 @@ export async function runDriftCheck(engine: Engine, name: string, drift: DriftCh
         const x = numberOf(col, type);
         select.push(`count(${x}) AS nc${i}`);
         if (p.method === 'psi' && s.edges.length > 0) select.push(`histogram(${x}, ${numList(s.edges)}) AS h${i}`);
-        if (p.method === 'ks' && s.ks && s.ks.points.length > 0) select.push(`histogram(${x}, ${numList(s.ks.points)}) AS kle${i}`, `histogram_exact(${x}, ${numList(s.ks.points)}) AS keq${i}`);
+        if (p.method === 'ks' && s.ks && s.ks.points.length > 0) {
+          select.push(`histogram(${x}, ${numList(s.ks.points)}) AS kle${i}`);
+          // Exact mode needs the count at each point (to know F_cur just before it); quantile mode only the
+          // count below the first point (histogram_exact over 1,001 points costs as much as the scan).
+          select.push(s.ks.exact ? `histogram_exact(${x}, ${numList(s.ks.points)}) AS keq${i}` : `count(*) FILTER (WHERE ${x} < ${num(s.ks.points[0] as number)}) AS kbelow${i}`);
+        }
       } else {
         const c = categoryOf(col, type);
         const known = strList(Object.keys(s.categories));
@@ -176,7 +181,10 @@ function scoreNumeric(p: ColumnPlan, s: Extract<ColumnSketch, { kind: 'numeric' 
     const eq = new Map(entries(row[`keq${i}`]).filter((e) => e.key !== null).map((e) => [Number(e.key), Number(e.value)]));
     let cum = 0;
     const le = points.map((_, j) => (cum += perLe[j] ?? 0));
-    const lt = points.map((pt, j) => (le[j] ?? 0) - (eq.get(pt) ?? 0));
+    // Quantile mode: F_cur just before a point is bounded below by F_cur at the previous point; the
+    // difference is current mass strictly between two reference quantiles, so D moves by at most one
+    // reference step (about 1/1000).
+    const lt = s.ks?.exact ? points.map((pt, j) => (le[j] ?? 0) - (eq.get(pt) ?? 0)) : points.map((_, j) => (j === 0 ? Number(row[`kbelow${i}`] ?? 0) : (le[j - 1] ?? 0)));
     const d = ksStatistic(points, refCdf, le, lt, nc);
     const n = s.rows - s.missing;
     return { value: d, stats: { pValue: round(ksPValue(d, n, nc)), exact: s.ks?.exact ?? false, referenceRows: n, currentRows: nc } };
