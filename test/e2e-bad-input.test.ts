@@ -255,7 +255,7 @@ describe.concurrent('paths: artifacts outside the repository (exit 2, nothing ha
     });
     const r = await refuse(repo, ['run'], 2, { store: false });
     expect(allOutput(r)).toContain('models.m.evaluate.metrics');
-    expect(allOutput(r)).toMatch(/outside/);
+    expect(allOutput(r)).toMatch(/outside|not a file inside the outputs folder/);
     expect(allOutput(r), 'file:line:col of the offending key').toContain('mlship.yaml:7:');
     expect(existsSync(join(repo.dir, 'ran.txt')), 'refused before running the evaluation').toBe(false);
   });
@@ -430,9 +430,15 @@ describe.concurrent('outside a git repository, and bad command lines', () => {
     expect(existsSync(join(dir, '.mlship', 'registry')), 'no registry written').toBe(false);
     expect(listFiles(join(dir, '.mlship', 'store')), 'no object stored').toEqual([]);
     expect(existsSync(join(dir, 'evaluated.txt')), 'the evaluation did not run for nothing').toBe(false);
+  });
+
+  it('promote outside a git repository says so (not "no version 1")', async ({ expect }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlship-nogit-'));
+    for (const [path, content] of Object.entries(nodeProject({ accuracy: 0.9 }))) writeFileSync(join(dir, path), content);
     const json = await mlship(['--json', 'promote', 'm@1', '--to', 'staging'], { cwd: dir });
     expectCleanFailure(json, 2);
     expect(expectJsonError(json).message).toMatch(/not inside a git repository/);
+    expect(existsSync(join(dir, '.mlship', 'registry')), 'no registry written').toBe(false);
   });
 
   it('an unknown command is a usage error (exit 2)', async ({ expect }) => {
