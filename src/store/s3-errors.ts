@@ -155,7 +155,7 @@ export function toStoreError(error: unknown, context: ErrorContext): MlshipError
   const scrub = (value: string) => redact(value, context.secrets);
   const where = context.endpoint === undefined ? 'AWS S3' : `${scrub(context.endpoint)} (from ${context.endpointSource ?? 'config'})`;
   const summary = scrub(
-    [facts.name, facts.status === undefined ? undefined : `HTTP ${facts.status}`, facts.code, facts.message, facts.requestId === undefined ? undefined : `request id ${facts.requestId}`]
+    [facts.name === 'Error' ? undefined : facts.name, facts.status === undefined ? undefined : `HTTP ${facts.status}`, facts.code, facts.message, facts.requestId === undefined ? undefined : `request id ${facts.requestId}`]
       .filter((part) => part !== undefined)
       .join(': '),
   );

@@ -18,7 +18,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -522,8 +522,16 @@ class S3ArtifactStore implements S3Store {
   private async readWhole(path: string, size: number, digest: string): Promise<Buffer> {
     let body: Buffer;
     try {
-      body = await readFile(path);
+      // One open, one read of the known size, one close (readFile adds an fstat and chunked reads).
+      const handle = await open(path, 'r');
+      try {
+        body = await readExactly(handle, size, 0);
+        if (body.length === size && (await handle.read(Buffer.alloc(1), 0, 1, size)).bytesRead !== 0) throw changedError(path, digest);
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
+      if (error instanceof MlshipError) throw error;
       throw environmentError('E_READ', `cannot read ${path}: ${(error as Error).message}`, { hint: 'check that the file exists and is readable', cause: error });
     }
     const actual = digestOf(createHash('sha256').update(body));
