@@ -145,11 +145,9 @@ try {
   } catch {
     log(`no AWS CLI at ${AWS}: install it with apt-get install -y awscli`);
   }
+  // Interleaved (aws, mlship, mlship, aws) so that a change in machine load hits both tools alike.
   const awsLarge = awsVersion === 'unavailable' ? null : await seconds(() => run(AWS, ['s3', 'cp', large, `s3://${BUCKET}/aws/large.bin`, '--endpoint-url', endpoint, '--only-show-errors'], awsEnv));
   if (awsLarge !== null) log(`aws s3 cp (large): ${awsLarge.toFixed(2)} s`);
-  const awsSmall = awsVersion === 'unavailable' ? null : await seconds(() => run(AWS, ['s3', 'sync', smallDir, `s3://${BUCKET}/aws/small/`, '--endpoint-url', endpoint, '--only-show-errors'], awsEnv));
-  if (awsSmall !== null) log(`aws s3 sync (small): ${awsSmall.toFixed(2)} s`);
-
   // --- mlship
   const env = { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1' };
   const store = await createS3Store({ url: `s3://${BUCKET}/mlship`, endpoint, forcePathStyle: true }, { env });
@@ -171,6 +169,9 @@ try {
   });
   if (summary.uploaded !== SMALL_COUNT) throw new Error(`uploaded ${summary.uploaded} of ${SMALL_COUNT}`);
   log(`mlship putFiles (small, concurrency ${concurrency}): ${mlshipSmall.toFixed(2)} s (+ ${hashSmall.toFixed(2)} s hashing)`);
+  const awsSmall = awsVersion === 'unavailable' ? null : await seconds(() => run(AWS, ['s3', 'sync', smallDir, `s3://${BUCKET}/aws/small/`, '--endpoint-url', endpoint, '--only-show-errors'], awsEnv));
+  if (awsSmall !== null) log(`aws s3 sync (small): ${awsSmall.toFixed(2)} s`);
+
   const rerunSmall = await seconds(() => putFiles(store, smallFiles, { concurrency }));
   await store.close();
 
@@ -180,6 +181,7 @@ try {
     at: new Date().toISOString(),
     node: process.version,
     cpus: (await import('node:os')).cpus().length,
+    loadAverageAtEnd: (await import('node:os')).loadavg().map((value) => Number(value.toFixed(2))),
     server: 's3rver 3.7.1 (local, own process)',
     aws: awsVersion,
     large: {
@@ -205,7 +207,7 @@ try {
   await writeFile(join(here, 'results', 's3.json'), `${JSON.stringify(results, null, 2)}\n`);
 
   const row = (name, ml, aw, r, rh) => console.log(`${name.padEnd(28)} mlship ${String(ml).padStart(7)} MB/s   aws ${String(aw).padStart(7)} MB/s   ratio ${r}  (with hashing ${rh})`);
-  console.log(`S3 push benchmark (${results.server}; ${awsVersion}; node ${process.version}, ${results.cpus} CPUs)`);
+  console.log(`S3 push benchmark (${results.server}; ${awsVersion}; node ${process.version}, ${results.cpus} CPUs, load average ${results.loadAverageAtEnd.join(' ')})`);
   row(`1 file, ${(LARGE / MB).toFixed(0)} MB`, results.large.mlship.MBps, results.large.aws.MBps, results.large.ratio, results.large.ratioWithHash);
   row(`${SMALL_COUNT} files, ${(smallBytes / MB).toFixed(0)} MB`, results.small.mlship.MBps, results.small.aws.MBps, results.small.ratio, results.small.ratioWithHash);
   console.log(`rerun of the small push (all skipped): ${rerunSmall.toFixed(2)} s; results in bench/results/s3.json`);

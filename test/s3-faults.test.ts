@@ -161,6 +161,36 @@ describe('S3 store: what goes on the wire', () => {
     await store.close();
   });
 
+  it('many files: one listing replaces a HEAD per object (presentAmong), few files: HEADs', async () => {
+    const methods: string[] = [];
+    const watching = await proxy({ rate: 0, onRequest: ({ method, url }) => methods.push(`${method} ${url.includes('list-type=2') ? 'LIST' : 'OBJECT'}`) });
+    const prefix = freshPrefix('presence');
+    const store = await openTestStore(prefix, { endpoint: watching.url });
+    const dir = await tempDir('s3-presence');
+    const files = await smallFiles(dir, 100);
+    await putFiles(store, files.slice(0, 30), { concurrency: 8 });
+
+    methods.length = 0;
+    const present = await store.presentAmong(files.map((file) => file.digest));
+    expect([...present.keys()].sort()).toEqual(files.slice(0, 30).map((file) => file.digest).sort());
+    for (const file of files.slice(0, 30)) expect(present.get(file.digest)).toBe(file.size);
+    expect(methods.filter((m) => m === 'HEAD OBJECT')).toEqual([]);
+    expect(methods.filter((m) => m === 'GET LIST').length).toBeGreaterThanOrEqual(1);
+
+    // The 70 absent ones are uploaded without a HEAD each.
+    methods.length = 0;
+    expect(await putFiles(store, files, { concurrency: 8 })).toMatchObject({ uploaded: 70, skipped: 30 });
+    expect(methods.filter((m) => m === 'PUT OBJECT').length).toBe(70);
+    expect(methods.filter((m) => m === 'HEAD OBJECT')).toEqual([]);
+
+    // Below 64 digests, HEADs.
+    methods.length = 0;
+    expect((await store.presentAmong(files.slice(0, 10).map((file) => file.digest))).size).toBe(10);
+    expect(methods.filter((m) => m === 'HEAD OBJECT').length).toBe(10);
+    expect(methods.filter((m) => m === 'GET LIST')).toEqual([]);
+    await store.close();
+  });
+
   it('falls back cleanly when the server does not implement conditional writes, and says so once', async () => {
     const strict = await proxy({ rate: 0, rejectConditionalWrites: true });
     const prefix = freshPrefix('noconditional');
