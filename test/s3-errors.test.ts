@@ -175,6 +175,20 @@ describe('S3 store errors', () => {
     await store.close();
   });
 
+  it('without s3:ListBucket (403 on HEAD of a missing key) a push still writes, guarded by the conditional write', async () => {
+    const noList = await startFaultProxy({ target: s3().endpoint, rate: 1, faults: ['403'], methods: ['HEAD'] });
+    proxies.push(noList);
+    const store = await openTestStore(freshPrefix('nolist'), { endpoint: noList.url });
+    const bytes = Buffer.from(`object ${Math.random()}`);
+    expect(await store.putBytes(sha256(bytes), bytes)).toBe(true);
+    expect((await store.getBytes(sha256(bytes))).equals(bytes)).toBe(true);
+    // has() cannot tell, and says so.
+    const error = await failure(store.has(sha256(bytes)));
+    expect(error.code).toBe('E_S3_ACCESS');
+    expect(error.hint).toMatch(/s3:ListBucket/);
+    await store.close();
+  });
+
   it('a server that keeps failing: E_S3_UNAVAILABLE after the retries', async () => {
     const failing = await startFaultProxy({ target: s3().endpoint, rate: 1, faults: ['503'] });
     proxies.push(failing);

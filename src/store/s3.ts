@@ -186,7 +186,7 @@ class S3ArtifactStore implements S3Store {
   }
 
   async putFile(digest: string, path: string, size: number, progress?: ProgressSink): Promise<boolean> {
-    const existing = this.takeSeenAbsent(digest) ? undefined : await this.head(digest, 'upload');
+    const existing = this.takeSeenAbsent(digest) ? undefined : await this.head(digest, 'upload', true);
     if (existing !== undefined) {
       this.assertExistingSize(digest, existing, size);
       return false;
@@ -209,7 +209,7 @@ class S3ArtifactStore implements S3Store {
         hint: 'this is a bug in the caller: report it with the command you ran',
       });
     }
-    const existing = await this.head(digest, 'upload');
+    const existing = await this.head(digest, 'upload', true);
     if (existing !== undefined) {
       this.assertExistingSize(digest, existing, body.length);
       return false;
@@ -417,8 +417,12 @@ class S3ArtifactStore implements S3Store {
     return checked;
   }
 
-  /** HEAD an object: its size, or undefined when absent. */
-  private async head(digest: string, operation: string): Promise<{ size: number } | undefined> {
+  /**
+   * HEAD an object: its size, or undefined when absent. With `forbiddenMeansUnknown` (before a
+   * write), a 403 counts as absent: identities without s3:ListBucket get 403 for every missing key,
+   * and the conditional write that follows still refuses to replace an existing object.
+   */
+  private async head(digest: string, operation: string, forbiddenMeansUnknown = false): Promise<{ size: number } | undefined> {
     assertDigest(digest);
     await this.ensureBucket();
     return this.request(operation, digest, async () => {
@@ -427,6 +431,7 @@ class S3ArtifactStore implements S3Store {
         return { size: response.ContentLength ?? -1 };
       } catch (error) {
         if (isNotFound(error)) return undefined;
+        if (forbiddenMeansUnknown && factsOf(error).status === 403 && this.conditionalWrites) return undefined;
         throw error;
       }
     });
