@@ -69,7 +69,7 @@ export function openProject(ctx: Context): Project {
   const loaded = readConfig(findConfig(ctx.cwd, ctx.configFile), ctx.cwd);
   const root = loaded.root;
   const cacheDir = join(root, '.mlship', 'cache');
-  const registryDir = resolveInside(root, loaded.config.registry, 'registry');
+  const registryDir = resolveInside(root, loaded.config.registry, loaded.where(['registry']));
   let git: Promise<Git> | undefined;
   let store: Promise<ArtifactStore> | undefined;
 

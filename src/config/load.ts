@@ -46,6 +46,7 @@ export const formatProblem = (p: ConfigProblem): string =>
 
 /** Find the config: `-c FILE` relative to cwd, else mlship.yaml in cwd or the nearest parent. */
 export function findConfig(cwd: string, explicit: string | undefined): string {
+  if (!existsSync(cwd)) throw usageError('E_CWD', `the folder ${cwd} does not exist`, { hint: 'check the -C/--cwd argument' });
   if (explicit !== undefined) {
     const file = resolve(cwd, explicit);
     if (!existsSync(file)) throw usageError('E_CONFIG_MISSING', `config file ${explicit} not found`, { hint: 'check the -c/--config path' });

@@ -11,7 +11,10 @@ const name = (what: string) =>
 /** A duration: a number of seconds, or `500ms`, `30s`, `10m`, `2h`, `3d`. */
 export const Duration = z.union([
   z.number().positive(),
-  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, "expected a duration such as '30s', '10m', '2h' or '3d'"),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, "expected a duration such as '30s', '10m', '2h' or '3d'")
+    .refine((v) => Number.parseFloat(v) > 0, 'a duration must be greater than zero'),
 ]);
 
 const S3Settings = z.strictObject({

@@ -20,6 +20,8 @@ export interface Git {
   history(path: string): Promise<string[]>;
   /** The content of `path` at `rev`, or undefined when it does not exist there. */
   show(rev: string, path: string): Promise<string | undefined>;
+  /** Every path below `dir` that any commit of HEAD's history touched. */
+  pathsEverIn(dir: string): Promise<string[]>;
   /** Resolve a revision to a commit, or undefined. */
   resolve(rev: string): Promise<string | undefined>;
   /** The staged content of `path`, or undefined when it is not in the index. */
@@ -125,6 +127,10 @@ export async function openGit(cwd: string): Promise<Git> {
     },
     async show(rev, path) {
       return quiet(['show', `${rev}:${path}`]);
+    },
+    async pathsEverIn(dir) {
+      const out = await quiet(['log', '--format=', '--name-only', '-z', '--', dir]);
+      return [...new Set((out ?? '').split(/[\0\n]/).filter((p) => p !== ''))].sort();
     },
     async resolve(rev) {
       const out = await quiet(['rev-parse', '--verify', '-q', `${rev}^{commit}`]);

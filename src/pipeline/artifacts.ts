@@ -22,7 +22,7 @@ export const versionDigest = (digests: Record<string, string>): string =>
 /** Resolve every artifact path of a model (refusing escapes) without reading the files. */
 export function artifactPaths(project: Project, model: string): Record<string, string> {
   const [, config] = project.model(model);
-  return Object.fromEntries(Object.entries(config.artifacts).map(([name, path]) => [name, project.path(path, `models.${model}.artifacts.${name}`)]));
+  return Object.fromEntries(Object.entries(config.artifacts).map(([name, path]) => [name, project.path(path, project.loaded.where(['models', model, 'artifacts', name]))]));
 }
 
 export async function hashModelArtifacts(project: Project, model: string): Promise<{ artifacts: ModelArtifact[]; digest: string }> {

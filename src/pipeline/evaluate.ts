@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { usageError } from '../errors.js';
 import { evaluateGates, type Baseline, type GateResult, type Metrics } from '../gates/index.js';
 import { isInside } from '../paths.js';
@@ -71,6 +71,7 @@ export async function evaluateModel(project: Project, model: string, options: Ev
     throw usageError('E_CONFIG', `--runner docker needs models.${model}.evaluate.image`, { hint: 'name the image the evaluation runs in' });
   }
   const { state } = await loadModel(project.registry, model, project.root);
+  assertMetricsPath(project, model, evaluate.metrics);
   const hashed = await hashModelArtifacts(project, model);
   const now = project.ctx.clock();
   const outputsDir = await freshOutputs(project, model, now);
@@ -84,7 +85,6 @@ export async function evaluateModel(project: Project, model: string, options: Ev
   const info = await runner.run(plan, { log: project.ctx.log, signal: project.ctx.signal, processEnv: project.ctx.env });
 
   const metricsFile = join(outputsDir, evaluate.metrics);
-  if (!isInside(outputsDir, metricsFile)) throw usageError('E_PATH', `models.${model}.evaluate.metrics '${evaluate.metrics}' leads outside the outputs folder`);
   const metrics = await readMetrics(metricsFile, relative(project.ctx.cwd, metricsFile));
   const gates = evaluateGates(config.gates, metrics, baselinesOf(state));
   const result: EvalResult = {
@@ -101,6 +101,16 @@ export async function evaluateModel(project: Project, model: string, options: Ev
   };
   await saveEvaluation(project, result);
   return result;
+}
+
+/** The metrics file is named relative to the outputs folder and must stay inside it. */
+export function assertMetricsPath(project: Project, model: string, metrics: string): void {
+  const probe = join('/outputs', metrics);
+  if (isAbsolute(metrics) || !isInside('/outputs', probe) || probe === '/outputs') {
+    throw usageError('E_PATH', `${project.loaded.where(['models', model, 'evaluate', 'metrics'])}: '${metrics}' is not a file inside the outputs folder`, {
+      hint: 'name the metrics file relative to ${outputs}, e.g. metrics.json',
+    });
+  }
 }
 
 const evalFile = (project: Project, model: string) => join(project.cacheDir, 'evals', `${model}.json`);

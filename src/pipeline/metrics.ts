@@ -50,9 +50,14 @@ export async function readMetrics(file: string, shown: string): Promise<Metrics>
   try {
     value = JSON.parse(text);
   } catch (error) {
-    const nonFinite = /\b(NaN|-?Infinity)\b/.exec(text);
-    throw usageError('E_METRICS', nonFinite !== null ? `${shown}: contains ${nonFinite[1]}, which is not a number JSON allows` : `${shown}: not valid JSON (${(error as Error).message})`, {
-      hint: nonFinite !== null ? 'a metric that cannot be computed should be left out (a gate on it then fails with a clear reason)' : 'the metrics file must be one JSON object',
+    const named = /"((?:[^"\\]|\\.)*)"\s*:\s*(NaN|-?Infinity)\b/.exec(text);
+    const nonFinite = named === null ? /\b(NaN|-?Infinity)\b/.exec(text) : null;
+    const message =
+      named !== null ? `${shown}: metric '${named[1]}' is ${named[2]}, which is not a number JSON allows`
+      : nonFinite !== null ? `${shown}: contains ${nonFinite[1]}, which is not a number JSON allows`
+      : `${shown}: not valid JSON (${(error as Error).message})`;
+    throw usageError('E_METRICS', message, {
+      hint: named !== null || nonFinite !== null ? 'a metric that cannot be computed should be left out (a gate on it then fails with a clear reason)' : 'the metrics file must be one JSON object',
     });
   }
   return validateMetrics(value, shown);

@@ -112,6 +112,8 @@ async function record(project: Project, evaluation: EvalResult, pushed: PushResu
 
 /** `mlship register`: record the last evaluation (after `push` and `eval`). */
 export async function registerModel(project: Project, model: string, options: RegisterOptions = {}): Promise<RegisterResult> {
+  // Recording needs git: say so before any work is done.
+  await project.git();
   const evaluation = await lastEvaluation(project, model);
   if (evaluation === undefined) {
     throw usageError('E_NO_EVAL', `${model} has not been evaluated in this working copy`, { hint: `run 'mlship eval ${model}' first, or 'mlship run ${model}' to do everything` });
@@ -123,6 +125,7 @@ export async function registerModel(project: Project, model: string, options: Re
 
 /** `mlship run`: checks, push, evaluation, gates, register. */
 export async function runModel(project: Project, model: string, options: RegisterOptions & { runner?: 'local' | 'docker' } = {}): Promise<RegisterResult> {
+  await project.git();
   const checks = await runModelChecks(project, model);
   if (checks.some((c) => !c.passed)) {
     // A failed check stops the run before anything is stored or evaluated.

@@ -75,3 +75,15 @@ export function parseLog(text: string, model: string, start: ChainStart = { seq:
   });
   return { events, lines, problems, lastDigest: prevDigest };
 }
+
+/** The first line where `next` stops extending `prev`, or undefined when it is a pure append. */
+export function firstDivergence(prev: string, next: string): number | undefined {
+  if (next.startsWith(prev) && (prev === '' || prev.endsWith('\n'))) return undefined;
+  const a = prev.split('\n');
+  const b = next.split('\n');
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return i + 1;
+  }
+  return a.length;
+}
+

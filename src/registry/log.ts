@@ -17,7 +17,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile }
 import { join, relative } from 'node:path';
 import { integrityError, usageError } from '../errors.js';
 import type { Git } from '../git/index.js';
-import { parseLog, type ChainStart } from './chain.js';
+import { firstDivergence, parseLog, type ChainStart } from './chain.js';
 import { commitMessage, serializeEvent, type NewEvent, type RegisterEvent, type RegistryEvent } from './events.js';
 import { acquireLock } from './lock.js';
 import { applyEvent, emptyState, foldEvents, LazyVersions, type EnvironmentState, type ModelState, type VersionState } from './state.js';
@@ -300,6 +300,7 @@ export async function appendLocked(location: RegistryLocation, model: string, op
   const event = { ...draft, seq: loaded.count + 1, prev: loaded.lastDigest } as RegistryEvent;
   const line = `${serializeEvent(event)}\n`;
   const file = loaded.active.file;
+  await assertExtendsHead(options.git, file, options.shownRoot);
 
   await mkdir(location.dir, { recursive: true });
   const handle = await open(file, 'a');
@@ -322,6 +323,23 @@ export async function appendLocked(location: RegistryLocation, model: string, op
   }
   applyEvent(loaded.state, event, { file: relative(location.dir, file), line: loaded.active.lines + 1 });
   return { event, commit, state: loaded.state };
+}
+
+/**
+ * The file about to be appended must extend its committed version: the chain cannot see an edit of
+ * the last line, or a deleted file, but git can — and a write on top would commit it.
+ */
+async function assertExtendsHead(git: Git, file: string, shownRoot: string): Promise<void> {
+  const path = relative(git.root, file).split('\\').join('/');
+  const committed = await git.show('HEAD', path);
+  if (committed === undefined) return;
+  const current = await readText(file);
+  const line = firstDivergence(committed, current);
+  if (line === undefined) return;
+  const shown = relative(shownRoot, file);
+  throw integrityError('E_HISTORY', current === '' ? `${shown} is in the last commit but missing from the working copy` : `${shown}:${line}: the working copy rewrites line ${line} of the last commit`, {
+    hint: `registry files only grow: restore it (git checkout -- ${shown}) and run the command again`,
+  });
 }
 
 /** Lock, read, build, append, commit, and with `push` publish. Returns the event as it finally landed. */

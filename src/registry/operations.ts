@@ -27,6 +27,8 @@ export interface PromoteResult {
 
 /** Resolve `MODEL@REF` against the registry as it is now. */
 async function resolveModelRef(project: Project, text: string, requireRef: boolean): Promise<{ model: string; version: number; state: ModelState }> {
+  // The registry is a git record: outside a repository, say that first.
+  await project.git();
   const { model, ref } = parseModelRef(text);
   const [, config] = project.model(model);
   if (ref === undefined && requireRef) throw usageError('E_REF', `'${text}' names no version`, { hint: `write ${model}@VERSION, ${model}@latest or ${model}@ENV` });

@@ -6,7 +6,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Git } from '../git/index.js';
-import { parseLog, type ChainStart } from './chain.js';
+import { firstDivergence, parseLog, type ChainStart } from './chain.js';
+
+export { firstDivergence };
 import type { RegistryEvent } from './events.js';
 import { parseSegmentName, SEGMENT_LINES, segmentFiles, segmentName, type RegistryLocation } from './log.js';
 import { foldEvents, type ModelState } from './state.js';
@@ -31,18 +33,6 @@ export interface VerifyReport {
   models: VerifiedModel[];
   /** Commits walked in the history check. */
   commits: number;
-}
-
-/** The first line where `next` stops extending `prev`, or undefined when it is a pure append. */
-export function firstDivergence(prev: string, next: string): number | undefined {
-  if (next.startsWith(prev) && (prev === '' || prev.endsWith('\n'))) return undefined;
-  const a = prev.split('\n');
-  const b = next.split('\n');
-  for (let i = 0; i < a.length; i++) {
-    // The old file's last line may legitimately be incomplete only if the new one completes it; we do not allow that.
-    if (a[i] !== b[i]) return i + 1;
-  }
-  return a.length;
 }
 
 export interface VerifyOptions {
@@ -76,6 +66,19 @@ export async function verifyRegistry(options: VerifyOptions): Promise<VerifyRepo
   }
   const limit = location.segmentLines ?? SEGMENT_LINES;
 
+  // Files git has seen but the working copy lacks were deleted: the record cannot lose a file.
+  const everTracked = options.history === false ? [] : await git.pathsEverIn(gitPathOf(dir));
+  for (const path of everTracked) {
+    const name = path.slice(gitPathOf(dir).length + 1);
+    if (name.includes('/') || parseSegmentName(name) === undefined || names.includes(name)) continue;
+    const inHead = await git.show('HEAD', path);
+    problems.push({
+      code: 'E_HISTORY',
+      file: shownOf(name),
+      line: null,
+      message: inHead === undefined ? 'deleted in a commit: registry files are append-only' : 'deleted from the working copy (it is in HEAD): restore it with git checkout',
+    });
+  }
   const modelNames = [...new Set(names.map((n) => parseSegmentName(n)?.model).filter((m): m is string => m !== undefined))];
   for (const model of modelNames) {
     const files = await segmentFiles(dir, model);

@@ -88,7 +88,7 @@ export async function hashArtifact(path: string, root: string, what: string, cac
   try {
     stats = await stat(path);
   } catch {
-    throw usageError('E_ARTIFACT_MISSING', `${what}: ${path} does not exist`, { hint: 'create it (train the model first?) or fix the path in mlship.yaml' });
+    throw usageError('E_ARTIFACT_MISSING', `${what}: ${path} does not exist`, { hint: 'check the path (for a declared artifact: create it, or fix its path in mlship.yaml)' });
   }
   if (stats.isFile()) {
     return { kind: 'file', digest: await hashCached(path, stats, cache, onBytes), size: stats.size, source: path };

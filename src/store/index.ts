@@ -35,5 +35,5 @@ export async function openStore(setting: StoreSettingConfig, options: OpenStoreO
   if (scheme !== undefined && scheme.toLowerCase() !== 'file') {
     throw usageError('E_STORE_URL', `unsupported store URL '${url}'`, { hint: 'use file://PATH (a local folder) or s3://BUCKET/PREFIX' });
   }
-  return createLocalStore(localStorePath(url, options.root));
+  return createLocalStore(localStorePath(url, options.root), url.includes('://') ? url : `file://${url}`);
 }

@@ -57,8 +57,14 @@ async function publish(temp: string, final: string): Promise<boolean> {
   }
 }
 
-export function createLocalStore(folder: string): ArtifactStore {
+/**
+ * @param folder the store folder
+ * @param url the store URL as configured (e.g. `file://.mlship/store`): recorded URIs use it, so a
+ *   committed register event does not carry one machine's absolute paths. Defaults to the folder's file URL.
+ */
+export function createLocalStore(folder: string, url?: string): ArtifactStore {
   const root = resolve(folder);
+  const base = (url ?? pathToFileURL(root).href).replace(/\/+$/, '');
   const pathOf = (digest: string) => join(root, ...objectKey(digest).split('/'));
 
   const exists = async (path: string) => {
@@ -137,8 +143,8 @@ export function createLocalStore(folder: string): ArtifactStore {
 
   return {
     kind: 'file',
-    url: pathToFileURL(root).href,
-    uriOf: (digest) => pathToFileURL(pathOf(digest)).href,
+    url: base,
+    uriOf: (digest) => `${base}/${objectKey(digest)}`,
     has: (digest) => exists(pathOf(digest)),
 
     async putFile(digest, path, _size, progress) {
