@@ -1,5 +1,5 @@
 /** `mlship check [NAME...]`: run data, schema and drift checks (exit 1 when one fails). */
-import { runNamedChecks } from '../pipeline/register.js';
+import { runNamedChecks } from '../pipeline/checks.js';
 import type { Handler } from './types.js';
 
 export const handle: Handler = async ({ args }, { project }) => {

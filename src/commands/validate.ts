@@ -8,7 +8,7 @@ import { relative } from 'node:path';
 import { ExitCode, isMlshipError } from '../errors.js';
 import type { CheckResult } from '../checks/types.js';
 import { renderCheckSummary } from '../output/render.js';
-import { checksFor, runNamedChecks } from '../pipeline/register.js';
+import { checksFor, runNamedChecks } from '../pipeline/checks.js';
 import { parseLog } from '../registry/chain.js';
 import { loadModel, parseSegmentName } from '../registry/log.js';
 import { firstDivergence } from '../registry/verify.js';

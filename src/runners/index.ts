@@ -1,5 +1,4 @@
-/** Runners by kind; the Docker runner (and dockerode) is loaded only when a config asks for it. */
-import { createLocalRunner } from './local.js';
+/** Runners by kind, each loaded only when a config asks for it (execa for local, dockerode for Docker). */
 import type { EvaluationRunner } from './types.js';
 
 export async function createRunner(kind: 'local' | 'docker'): Promise<EvaluationRunner> {
@@ -7,5 +6,6 @@ export async function createRunner(kind: 'local' | 'docker'): Promise<Evaluation
     const { createDockerRunner } = await import('./docker.js');
     return createDockerRunner();
   }
+  const { createLocalRunner } = await import('./local.js');
   return createLocalRunner();
 }
