@@ -191,6 +191,22 @@ describe('S3 store: what goes on the wire', () => {
     await store.close();
   });
 
+  it('past one page of listing (1,100 objects) presence still needs no HEADs, even where pagination fails (s3rver)', async () => {
+    const methods: string[] = [];
+    const watching = await proxy({ rate: 0, onRequest: ({ method, url }) => methods.push(`${method} ${url.includes('list-type=2') ? 'LIST' : 'OBJECT'}`) });
+    const prefix = freshPrefix('presence-many');
+    const store = await openTestStore(prefix, { endpoint: watching.url });
+    const dir = await tempDir('s3-presence-many');
+    const files = [];
+    for (let i = 0; i < 1100; i++) files.push(await randomFile(dir, `t${i}.bin`, 16));
+    expect(await putFiles(store, files, { concurrency: 32 })).toMatchObject({ uploaded: 1100 });
+    methods.length = 0;
+    const present = await store.presentAmong(files.map((file) => file.digest));
+    expect(present.size).toBe(1100);
+    expect(methods.filter((m) => m === 'HEAD OBJECT')).toEqual([]);
+    await store.close();
+  });
+
   it('falls back cleanly when the server does not implement conditional writes, and says so once', async () => {
     const strict = await proxy({ rate: 0, rejectConditionalWrites: true });
     const prefix = freshPrefix('noconditional');

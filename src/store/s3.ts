@@ -284,7 +284,7 @@ class S3ArtifactStore implements S3Store {
     const present = new Map<string, number>();
     if (wanted.length === 0) return present;
     await this.ensureBucket();
-    const listed = wanted.length >= LIST_MIN_DIGESTS ? await this.listIfCheaper(wanted.length) : undefined;
+    const listed = wanted.length >= LIST_MIN_DIGESTS ? await this.listIfCheaper(wanted) : undefined;
     if (listed === undefined) {
       const sizes = await mapPool(wanted, this.recommendedConcurrency, (digest) => this.head(digest, 'look up'));
       wanted.forEach((digest, index) => {
@@ -310,24 +310,50 @@ class S3ArtifactStore implements S3Store {
   }
 
   /**
-   * List every object of the store (digest -> size) if that takes fewer requests than `heads` / 4.
+   * The stored objects (digest -> size) among which `wanted` can be looked up, if listing takes
+   * fewer requests than a quarter of the HEADs it replaces; undefined otherwise. The size of the
+   * store is estimated from one of its 256 shards (DVC's trick). Two ways to list: the whole store
+   * (cheapest when it is small), else only the shards the digests fall in (one request each,
+   * in parallel; also the way around servers that cannot paginate, like s3rver on OpenSSL 3).
    * The listing only saves requests, so any doubt ends it and the caller falls back to HEADs: a
-   * failing LIST (no s3:ListBucket, a server error), or pagination that does not advance (s3rver
-   * walks folders in directory order, so its pages can repeat or skip keys past the first 1,000).
-   * A key the listing missed costs one redundant upload of the same bytes, never a wrong object.
+   * failing LIST (no s3:ListBucket, a server error) or pagination that does not advance. A key the
+   * listing missed costs one redundant upload of the same bytes, never a wrong object.
    */
-  private async listIfCheaper(heads: number): Promise<Map<string, number> | undefined> {
+  private async listIfCheaper(wanted: readonly string[]): Promise<Map<string, number> | undefined> {
     const base = this.plan.prefix === '' ? 'objects/sha256/' : `${this.plan.prefix}/objects/sha256/`;
+    const budget = wanted.length / 4;
+    let perShard: number;
     try {
       const probe = await this.listPage(`${base}00/`, undefined);
-      const estimate = probe.truncated ? Number.POSITIVE_INFINITY : probe.count * 256;
-      const pagesExpected = Math.ceil(estimate / LIST_PAGE);
-      if (pagesExpected > heads / 4) return undefined;
-      const sizes = new Map<string, number>();
-      const tokens = new Set<string>();
-      let token: string | undefined;
+      perShard = probe.truncated ? Number.POSITIVE_INFINITY : probe.count;
+    } catch {
+      return undefined;
+    }
+    const wholePages = Math.max(1, Math.ceil((perShard * 256) / LIST_PAGE));
+    if (wholePages <= budget) {
+      const all = await this.listAll(base, wholePages);
+      if (all !== undefined) return all;
+    }
+    const shards = [...new Set(wanted.map((digest) => digest.slice('sha256:'.length, 'sha256:'.length + 2)))];
+    const shardPages = Math.max(1, Math.ceil(perShard / LIST_PAGE));
+    if (shards.length * shardPages > budget) return undefined;
+    const parts = await mapPool(shards, this.recommendedConcurrency, (shard) => this.listAll(`${base}${shard}/`, shardPages));
+    const merged = new Map<string, number>();
+    for (const part of parts) {
+      if (part === undefined) return undefined;
+      for (const [digest, size] of part) merged.set(digest, size);
+    }
+    return merged;
+  }
+
+  /** Every object under `prefix`, or undefined when the listing fails or does not advance. */
+  private async listAll(prefix: string, pagesExpected: number): Promise<Map<string, number> | undefined> {
+    const sizes = new Map<string, number>();
+    const tokens = new Set<string>();
+    let token: string | undefined;
+    try {
       for (let pages = 1; ; pages++) {
-        const page = await this.listPage(base, token);
+        const page = await this.listPage(prefix, token);
         let fresh = 0;
         for (const [digest, size] of page.objects) {
           if (!sizes.has(digest)) fresh++;
