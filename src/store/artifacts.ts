@@ -8,7 +8,8 @@ import type { Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { integrityError, usageError } from '../errors.js';
 import { isInside } from '../paths.js';
-import { hashBytes, hashFile } from './hash.js';
+import { hashBytes } from './hash.js';
+import { hashFiles, hashOnMainThread } from './hash-workers.js';
 import { mapPool } from './pool.js';
 import type { StatCache } from './stat-cache.js';
 import { DIGEST_RE, type ArtifactStore, type ProgressSink } from './types.js';
@@ -44,10 +45,10 @@ export type HashedArtifact = HashedFile | HashedTree;
 /** Files hashed at once: enough to keep the disk busy, few enough to bound open handles. */
 const PARALLEL = 8;
 
-async function hashCached(path: string, stats: Stats, cache: StatCache, onBytes?: ProgressSink): Promise<string> {
+async function hashCached(path: string, stats: Stats, cache: StatCache, root: string, what: string, onBytes?: ProgressSink): Promise<string> {
   const known = cache.lookup(path, stats);
   if (known !== undefined) return known;
-  const { digest } = await hashFile(path, onBytes);
+  const digest = await hashOnMainThread(path, { root, what, onBytes });
   cache.remember(path, stats, digest);
   return digest;
 }
@@ -91,13 +92,15 @@ export async function hashArtifact(path: string, root: string, what: string, cac
     throw usageError('E_ARTIFACT_MISSING', `${what}: ${path} does not exist`, { hint: 'check the path (for a declared artifact: create it, or fix its path in mlship.yaml)' });
   }
   if (stats.isFile()) {
-    return { kind: 'file', digest: await hashCached(path, stats, cache, onBytes), size: stats.size, source: path };
+    return { kind: 'file', digest: await hashCached(path, stats, cache, root, what, onBytes), size: stats.size, source: path };
   }
   if (!stats.isDirectory()) throw usageError('E_ARTIFACT_KIND', `${what}: ${path} is neither a file nor a directory`);
   const files = await listFiles(path, root, what);
-  const entries = await mapPool(files, PARALLEL, async (file): Promise<TreeEntry> => ({
+  // Many files: hashed on worker threads when there is enough uncached work (hash-workers.ts).
+  const digests = await hashFiles(files, cache, { root, what, onBytes });
+  const entries = files.map((file, i): TreeEntry => ({
     path: file.rel,
-    digest: await hashCached(file.full, file.stats, cache, onBytes),
+    digest: digests[i] as string,
     size: file.stats.size,
     mode: (file.stats.mode & 0o111) !== 0 ? '755' : '644',
   }));
