@@ -11,7 +11,9 @@ const describe = (e: RegistryEvent): string => {
     case 'promote':
       return `v${e.version} -> ${e.env}${e.from !== null ? ` (was v${e.from})` : ''}${e.forced === true ? ' FORCED' : ''}${e.reason !== undefined ? `: ${e.reason}` : ''}`;
     case 'rollback':
-      return `${e.env}: v${e.from} -> v${e.version}: ${e.reason}`;
+      return e.canary === true ? `${e.env}: canary v${e.from} aborted, v${e.version} alone: ${e.reason}` : `${e.env}: v${e.from} -> v${e.version}: ${e.reason}`;
+    case 'canary':
+      return `v${e.version} canary in ${e.env} at ${e.weight}% next to v${e.stable}`;
     case 'approve':
       return `v${e.version} for ${e.env}`;
     case 'deprecate':

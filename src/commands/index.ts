@@ -81,6 +81,7 @@ export const commands: CommandDef[] = [
       { flags: '--to <env>', description: 'target environment' },
       { flags: '--reason <text>', description: 'why (required with --force)' },
       { flags: '--force', description: 'override failed gates or policy conditions (with --reason)' },
+      { flags: '--canary <percent>', description: 'start (or re-weight) a canary taking PERCENT of the traffic next to the stable version' },
       push,
     ],
     load: () => import('./promote.js'),
@@ -131,4 +132,17 @@ export const commands: CommandDef[] = [
     load: () => import('./verify.js'),
   },
   { name: 'hook', args: ['<action>'], summary: 'install or uninstall the git pre-commit hook (mlship validate --staged)', load: () => import('./hook.js') },
+  {
+    name: 'canary',
+    args: ['<action>', '[model]'],
+    summary: "judge a running canary by live metrics (canary verify MODEL --env ENV --metrics FILE [--auto])",
+    options: [
+      { flags: '--env <env>', description: 'environment the canary runs in' },
+      { flags: '--metrics <file>', description: 'live metrics: {"stable": {...}, "canary": {...}}' },
+      { flags: '--auto', description: 'promote the canary fully when it passes, abort it when it fails' },
+      { flags: '--reason <text>', description: 'recorded with the event (default: the verdict)' },
+      push,
+    ],
+    load: () => import('./canary.js'),
+  },
 ];

@@ -10,7 +10,7 @@ export const handle: Handler = async ({ args }, { project }) => {
     const envs = Object.entries(m.environments);
     if (envs.length === 0) rows.push([m.name, m.latest === null ? '-' : `v${m.latest}`, '', '', '', '']);
     envs.forEach(([env, live], i) => {
-      rows.push([i === 0 ? m.name : '', i === 0 ? (m.latest === null ? '-' : `v${m.latest}`) : '', env, live === null ? '-' : `v${live.version}`, live === null ? '' : shortDigest(live.digest), live?.since ?? '']);
+      rows.push([i === 0 ? m.name : '', i === 0 ? (m.latest === null ? '-' : `v${m.latest}`) : '', env, live === null ? '-' : `v${live.version}${live.canary !== null ? ` + canary v${live.canary.version} at ${live.canary.weight}%` : ''}`, live === null ? '' : shortDigest(live.digest), live?.since ?? '']);
     });
   }
   return { json: result, human: table(rows).join('\n'), exitCode: 0 };

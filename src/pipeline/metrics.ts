@@ -32,7 +32,10 @@ export function validateMetrics(value: unknown, shown: string): Metrics {
   return value as Metrics;
 }
 
-export async function readMetrics(file: string, shown: string): Promise<Metrics> {
+export const readMetrics = (file: string, shown: string): Promise<Metrics> => readMetricsDocument(file, shown);
+
+/** Read and validate a metrics JSON document (also used for canary live metrics). */
+export async function readMetricsDocument(file: string, shown: string): Promise<Metrics> {
   let text: string;
   try {
     const bytes = await readFile(file);

@@ -5,8 +5,8 @@
 import { usageError, verdictError } from '../errors.js';
 import { closest } from '../config/suggest.js';
 import type { ModelConfig } from '../config/schema.js';
-import { evaluateGates, type GateResult } from '../gates/index.js';
-import type { NewEvent, PromoteEvent, RegistryEvent, RollbackEvent } from './events.js';
+import { evaluateGates, type GateResult, type Metrics } from '../gates/index.js';
+import type { CanaryEvent, NewEvent, PromoteEvent, RegistryEvent, RollbackEvent } from './events.js';
 import { previousLive, type ModelState } from './state.js';
 
 type Draft<T> = Omit<T, 'seq' | 'prev'>;
@@ -33,11 +33,13 @@ export interface PromotionInput {
   branch: string | null;
   force: boolean;
   reason: string | undefined;
+  /** `--canary PERCENT`: start (or re-weight) a canary next to the stable version instead. */
+  canary?: number | undefined;
 }
 
 export type PromotionPlan =
   | { kind: 'unchanged'; version: number }
-  | { kind: 'append'; event: Draft<PromoteEvent>; gates: GateResult[]; overridden: string[] };
+  | { kind: 'append'; event: Draft<PromoteEvent> | Draft<CanaryEvent>; gates: GateResult[]; overridden: string[] };
 
 /** Decide a promotion: refuse with every reason at once, or return the event to append. */
 export function planPromotion(state: ModelState, input: PromotionInput): PromotionPlan {
@@ -46,8 +48,18 @@ export function planPromotion(state: ModelState, input: PromotionInput): Promoti
   const target = state.versions.get(version);
   if (target === undefined) throw usageError('E_UNKNOWN_VERSION', `${model} has no version ${version}`);
   if (target.deprecated) throw verdictError('E_DEPRECATED', `${model} v${version} is deprecated and cannot be promoted`, { hint: 'promote a later version' });
-  const live = state.environments.get(env)?.current ?? null;
-  if (live === version) return { kind: 'unchanged', version };
+  const envNow = state.environments.get(env);
+  const live = envNow?.current ?? null;
+  if (input.canary !== undefined) {
+    if (!(input.canary > 0 && input.canary < 100)) {
+      throw usageError('E_CANARY', `--canary takes a percentage above 0 and below 100, got ${input.canary}`, { hint: 'to send all traffic to the version, promote it without --canary' });
+    }
+    if (live === null) throw verdictError('E_NOTHING_LIVE', `nothing of ${model} is live in ${env}: a canary runs next to a stable version`, { hint: `promote a version first: mlship promote ${model}@${version} --to ${env}` });
+    if (live === version) throw verdictError('E_ALREADY_LIVE', `${model} v${version} is already the stable version in ${env}`);
+    if (envNow?.canary?.version === version && envNow.canary.weight === input.canary) return { kind: 'unchanged', version };
+  } else if (live === version && envNow?.canary == null) {
+    return { kind: 'unchanged', version };
+  }
 
   // Gates again, against what is live now (a `vs: production` gate judges the production of today).
   const baselines = Object.fromEntries(
@@ -88,6 +100,18 @@ export function planPromotion(state: ModelState, input: PromotionInput): Promoti
     });
   }
   const forced = input.force && forcible.length > 0;
+  const common = {
+    ...(input.reason !== undefined && input.reason.trim() !== '' ? { reason: input.reason.trim() } : {}),
+    ...(forced ? { forced: true, overridden: forcible } : {}),
+  };
+  if (input.canary !== undefined) {
+    return {
+      kind: 'append',
+      gates,
+      overridden: forced ? forcible : [],
+      event: { type: 'canary', model, version, at: input.at, actor: input.actor, env, weight: input.canary, stable: live as number, ...common },
+    };
+  }
   return {
     kind: 'append',
     gates,
@@ -178,6 +202,16 @@ export function replayEvent(event: RegistryEvent, state: ModelState, config: Mod
     }
     case 'rollback': {
       const current = state.environments.get(draft.env)?.current ?? null;
+      if (draft.canary === true) {
+        const canary = state.environments.get(draft.env)?.canary ?? null;
+        if (canary === null) return null;
+        if (canary.version !== draft.from || current !== draft.version) {
+          throw verdictError('E_STALE', `the canary abort of ${draft.model} v${draft.from} in ${draft.env} no longer applies: another writer changed ${draft.env}`, {
+            hint: `look at 'mlship status ${draft.model}'`,
+          });
+        }
+        return draft;
+      }
       if (current === draft.version) return null;
       if (current !== draft.from) {
         throw verdictError('E_STALE', `the rollback of ${draft.model} in ${draft.env} from v${draft.from} no longer applies: another writer made v${current ?? 'none'} live there`, {
@@ -192,7 +226,71 @@ export function replayEvent(event: RegistryEvent, state: ModelState, config: Mod
     }
     case 'deprecate':
       return state.versions.get(draft.version)?.deprecated === true ? null : draft;
+    case 'canary': {
+      const plan = planPromotion(state, {
+        model: draft.model,
+        config,
+        version: draft.version,
+        env: draft.env,
+        actor: draft.actor,
+        at: draft.at,
+        branch,
+        force: draft.forced === true,
+        reason: draft.reason,
+        canary: draft.weight,
+      });
+      return plan.kind === 'unchanged' ? null : plan.event;
+    }
     default:
       return null;
   }
+}
+
+export interface CanaryMetrics {
+  stable: Metrics;
+  canary: Metrics;
+}
+
+export interface CanaryVerdict {
+  env: string;
+  stable: number;
+  canary: number;
+  weight: number;
+  passed: boolean;
+  gates: GateResult[];
+  /** With --auto: the full promotion (passed) or the canary abort (failed). */
+  event: Draft<PromoteEvent> | Draft<RollbackEvent> | null;
+}
+
+/**
+ * Judge a running canary by its live metrics against the stable version's, with the model's
+ * `canary_gates` (the same gate engine: `vs: ENV` compares with the stable version there).
+ */
+export function planCanaryVerdict(
+  state: ModelState,
+  input: { model: string; config: ModelConfig; env: string; live: CanaryMetrics; auto: boolean; actor: string; at: string; reason: string | undefined },
+): CanaryVerdict {
+  const { model, config, env } = input;
+  assertEnvironment(config, model, env);
+  const e = state.environments.get(env);
+  if (e?.canary == null || e.current === null) {
+    throw verdictError('E_NO_CANARY', `no canary of ${model} is running in ${env}`, { hint: `start one: mlship promote ${model}@VERSION --to ${env} --canary 10` });
+  }
+  if (config.canary_gates.length === 0) {
+    throw usageError('E_NO_CANARY_GATES', `models.${model}.canary_gates is empty: there is nothing to verify the canary against`, {
+      hint: 'add e.g. - { metric: error_rate, vs: ' + env + ', max_drop: 0.005, higher_is_better: false }',
+    });
+  }
+  const stable = e.current;
+  const canary = e.canary.version;
+  const gates = evaluateGates(config.canary_gates, input.live.canary, { [env]: { version: stable, metrics: input.live.stable } });
+  const passed = gates.every((g) => g.passed);
+  let event: CanaryVerdict['event'] = null;
+  if (input.auto) {
+    const failed = gates.filter((g) => !g.passed).map((g) => g.reason);
+    event = passed
+      ? { type: 'promote', model, version: canary, at: input.at, actor: input.actor, env, from: stable, reason: input.reason ?? `canary verified at ${e.canary.weight}%` }
+      : { type: 'rollback', model, version: stable, at: input.at, actor: input.actor, env, from: canary, reason: input.reason ?? `canary failed: ${failed.join('; ')}`, canary: true };
+  }
+  return { env, stable, canary, weight: e.canary.weight, passed, gates, event };
 }

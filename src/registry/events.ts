@@ -7,7 +7,7 @@ import type { GateResult, Metrics } from '../gates/index.js';
 import type { CheckResult } from '../checks/types.js';
 import type { RunnerInfo } from '../runners/types.js';
 
-export const EVENT_TYPES = ['register', 'promote', 'approve', 'rollback', 'deprecate'] as const;
+export const EVENT_TYPES = ['register', 'promote', 'approve', 'rollback', 'deprecate', 'canary'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 interface BaseEvent {
@@ -69,6 +69,19 @@ export interface RollbackEvent extends BaseEvent {
   env: string;
   from: number;
   reason: string;
+  /** A canary abort: `from` was the canary; the stable version (`version`) stays live alone. */
+  canary?: boolean;
+}
+
+/** A canary: `version` takes `weight` percent of the traffic of `env`; `stable` keeps the rest. */
+export interface CanaryEvent extends BaseEvent {
+  type: 'canary';
+  env: string;
+  weight: number;
+  stable: number;
+  reason?: string;
+  forced?: boolean;
+  overridden?: string[];
 }
 
 export interface DeprecateEvent extends BaseEvent {
@@ -76,7 +89,7 @@ export interface DeprecateEvent extends BaseEvent {
   reason: string;
 }
 
-export type RegistryEvent = RegisterEvent | PromoteEvent | ApproveEvent | RollbackEvent | DeprecateEvent;
+export type RegistryEvent = RegisterEvent | PromoteEvent | ApproveEvent | RollbackEvent | DeprecateEvent | CanaryEvent;
 
 /** An event before the registry gives it its place in the chain. */
 export type NewEvent =
@@ -84,7 +97,8 @@ export type NewEvent =
   | Omit<PromoteEvent, 'seq' | 'prev'>
   | Omit<ApproveEvent, 'seq' | 'prev'>
   | Omit<RollbackEvent, 'seq' | 'prev'>
-  | Omit<DeprecateEvent, 'seq' | 'prev'>;
+  | Omit<DeprecateEvent, 'seq' | 'prev'>
+  | Omit<CanaryEvent, 'seq' | 'prev'>;
 
 const BASE_KEYS = ['seq', 'type', 'model', 'version', 'at', 'actor', 'prev'] as const;
 
@@ -138,6 +152,11 @@ export function eventProblem(value: unknown): string | undefined {
     case 'deprecate':
       if (!isStr(e['reason'])) return "deprecate: 'reason' must be a non-empty string";
       return undefined;
+    case 'canary':
+      if (!isStr(e['env'])) return "canary: 'env' must be a non-empty string";
+      if (typeof e['weight'] !== 'number' || !(e['weight'] > 0 && e['weight'] < 100)) return "canary: 'weight' must be a percentage above 0 and below 100";
+      if (!isInt(e['stable'])) return "canary: 'stable' must be a version number";
+      return undefined;
     default:
       return undefined;
   }
@@ -152,7 +171,9 @@ export function commitMessage(event: RegistryEvent | NewEvent): string {
     case 'promote':
       return `mlship: promote ${model} v${version} to ${event.env}${event.forced === true ? ' (forced)' : ''}`;
     case 'rollback':
-      return `mlship: rollback ${model} in ${event.env} from v${event.from} to v${version}`;
+      return event.canary === true ? `mlship: abort canary ${model} v${event.from} in ${event.env}` : `mlship: rollback ${model} in ${event.env} from v${event.from} to v${version}`;
+    case 'canary':
+      return `mlship: canary ${model} v${version} in ${event.env} at ${event.weight}%`;
     case 'approve':
       return `mlship: approve ${model} v${version} for ${event.env}`;
     case 'deprecate':

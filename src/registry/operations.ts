@@ -6,8 +6,8 @@ import { usageError, verdictError } from '../errors.js';
 import { flattenMetrics, type GateResult } from '../gates/index.js';
 import type { Project } from '../project.js';
 import { publishSettings } from '../pipeline/publish.js';
-import { assertEnvironment, matchesPattern, planPromotion, planRollback } from './decide.js';
-import type { ApproveEvent, DeprecateEvent, PromoteEvent, RegisterEvent, RegistryEvent, RollbackEvent } from './events.js';
+import { assertEnvironment, matchesPattern, planCanaryVerdict, planPromotion, planRollback, type CanaryMetrics, type CanaryVerdict } from './decide.js';
+import type { ApproveEvent, CanaryEvent, DeprecateEvent, PromoteEvent, RegisterEvent, RegistryEvent, RollbackEvent } from './events.js';
 import { appendEvent, loadModel, readAllEvents } from './log.js';
 import { parseModelRef, resolveRef } from './refs.js';
 import type { ModelState } from './state.js';
@@ -20,7 +20,7 @@ export interface PromoteResult {
   model: string;
   version: number;
   env: string;
-  event: PromoteEvent | null;
+  event: PromoteEvent | CanaryEvent | null;
   unchanged: boolean;
   gates: GateResult[];
 }
@@ -36,7 +36,7 @@ async function resolveModelRef(project: Project, text: string, requireRef: boole
   return { model, version: resolveRef(state, ref ?? 'latest', config.environments), state };
 }
 
-export async function promote(project: Project, refText: string, env: string, options: WriteOptions & { force?: boolean; reason?: string }): Promise<PromoteResult> {
+export async function promote(project: Project, refText: string, env: string, options: WriteOptions & { force?: boolean; reason?: string; canary?: number }): Promise<PromoteResult> {
   const { model, version } = await resolveModelRef(project, refText, true);
   const [, config] = project.model(model);
   assertEnvironment(config, model, env);
@@ -50,14 +50,14 @@ export async function promote(project: Project, refText: string, env: string, op
       onWarning: project.ctx.warn,
       push: await publishSettings(project, options.push),
       build: (state) => {
-        const plan = planPromotion(state, { model, config, version, env, actor, at: project.ctx.clock().toISOString(), branch, force: options.force === true, reason: options.reason });
+        const plan = planPromotion(state, { model, config, version, env, actor, at: project.ctx.clock().toISOString(), branch, force: options.force === true, reason: options.reason, canary: options.canary });
         if (plan.kind === 'unchanged') throw new Unchanged();
         outcome = { ...outcome, gates: plan.gates };
         for (const o of plan.overridden) project.ctx.warn(`forced past: ${o}`);
         return plan.event;
       },
     });
-    outcome = { ...outcome, version: appended.event.version, event: appended.event as PromoteEvent, unchanged: false };
+    outcome = { ...outcome, version: appended.event.version, event: appended.event as PromoteEvent | CanaryEvent, unchanged: false };
   } catch (error) {
     if (!(error instanceof Unchanged)) throw error;
   }
@@ -150,10 +150,17 @@ export async function deprecate(project: Project, refText: string, options: Writ
   return { model, version, event: appended.event as DeprecateEvent };
 }
 
+export interface LiveCanary {
+  version: number;
+  digest: string;
+  weight: number;
+  since: string;
+}
+
 export interface StatusModel {
   name: string;
   latest: number | null;
-  environments: Record<string, { version: number; digest: string; since: string | null } | null>;
+  environments: Record<string, { version: number; digest: string; since: string | null; canary: LiveCanary | null } | null>;
   deprecated: number[];
 }
 
@@ -167,7 +174,9 @@ export async function status(project: Project, only: string | undefined): Promis
     for (const env of config.environments) {
       const e = state.environments.get(env);
       const v = e?.current == null ? undefined : state.versions.get(e.current);
-      environments[env] = v === undefined ? null : { version: v.version, digest: v.digest, since: e?.sinceAt ?? null };
+      const c = e?.canary == null ? undefined : state.versions.get(e.canary.version);
+      const canary = c === undefined || e?.canary == null ? null : { version: c.version, digest: c.digest, weight: e.canary.weight, since: e.canary.sinceAt };
+      environments[env] = v === undefined ? null : { version: v.version, digest: v.digest, since: e?.sinceAt ?? null, canary };
     }
     models.push({ name, latest: state.latest, environments, deprecated: [...state.deprecated].sort((a, b) => a - b) });
   }
@@ -236,4 +245,34 @@ export async function diff(project: Project, refA: string, refB: string): Promis
     gates,
     checks,
   };
+}
+
+/** `mlship canary verify`: judge the running canary by live metrics; with `auto`, promote it fully or abort it. */
+export async function verifyCanary(
+  project: Project,
+  model: string,
+  env: string,
+  live: CanaryMetrics,
+  options: WriteOptions & { auto?: boolean; reason?: string },
+): Promise<{ model: string } & CanaryVerdict & { appended: RegistryEvent | null }> {
+  const [, config] = project.model(model);
+  const git = await project.git();
+  const actor = await project.actor();
+  const plan = (state: ModelState) => planCanaryVerdict(state, { model, config, env, live, auto: options.auto === true, actor, at: project.ctx.clock().toISOString(), reason: options.reason });
+  if (options.auto !== true) {
+    const { state } = await loadModel(project.registry, model, project.ctx.cwd);
+    return { model, ...plan(state), appended: null };
+  }
+  let verdict: CanaryVerdict | undefined;
+  const appended = await appendEvent(project.registry, model, {
+    git,
+    shownRoot: project.ctx.cwd,
+    onWarning: project.ctx.warn,
+    push: await publishSettings(project, options.push),
+    build: (state) => {
+      verdict = plan(state);
+      return verdict.event as NonNullable<CanaryVerdict['event']>;
+    },
+  });
+  return { model, ...(verdict as CanaryVerdict), appended: appended.event };
 }

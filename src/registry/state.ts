@@ -31,6 +31,8 @@ export interface EnvironmentState {
   /** seq and time of the event that made `current` live. */
   since: number | null;
   sinceAt: string | null;
+  /** A canary next to `current`, taking `weight` percent of the traffic. */
+  canary: { version: number; weight: number; since: number; sinceAt: string } | null;
 }
 
 export interface ModelState {
@@ -120,7 +122,7 @@ export class LazyVersions<Raw> extends Map<number, VersionState> {
 export function envState(state: ModelState, env: string): EnvironmentState {
   let e = state.environments.get(env);
   if (e === undefined) {
-    e = { current: null, stack: [], since: null, sinceAt: null };
+    e = { current: null, stack: [], since: null, sinceAt: null, canary: null };
     state.environments.set(env, e);
   }
   return e;
@@ -141,6 +143,7 @@ export function applyEvent(state: ModelState, event: RegistryEvent, source?: { f
   switch (event.type) {
     case 'promote': {
       const env = envState(state, event.env);
+      env.canary = null;
       env.stack.push(event.version);
       env.current = event.version;
       env.since = event.seq;
@@ -150,6 +153,13 @@ export function applyEvent(state: ModelState, event: RegistryEvent, source?: { f
     }
     case 'rollback': {
       const env = envState(state, event.env);
+      if (event.canary === true) {
+        if (env.canary?.version !== event.from) return `canary abort in ${event.env} of v${event.from}, but the canary there is v${env.canary?.version ?? 'none'}`;
+        if (env.current !== event.version) return `canary abort in ${event.env} back to v${event.version}, but v${env.current ?? 'none'} is the stable version`;
+        env.canary = null;
+        return undefined;
+      }
+      env.canary = null;
       if (env.current !== event.from) return `rollback in ${event.env} from v${event.from}, but v${env.current ?? 'none'} was live`;
       // Pop back to the target when it is on the stack; an explicit older target is pushed.
       const at = env.stack.lastIndexOf(event.version, env.stack.length - 2);
@@ -165,6 +175,13 @@ export function applyEvent(state: ModelState, event: RegistryEvent, source?: { f
       const list = version.approvals.get(event.env) ?? [];
       list.push(event.actor);
       version.approvals.set(event.env, list);
+      return undefined;
+    }
+    case 'canary': {
+      const env = envState(state, event.env);
+      if (env.current !== event.stable) return `canary in ${event.env} next to stable v${event.stable}, but v${env.current ?? 'none'} is live`;
+      if (event.version === event.stable) return `canary of v${event.version} is the stable version itself`;
+      env.canary = { version: event.version, weight: event.weight, since: event.seq, sinceAt: event.at };
       return undefined;
     }
     case 'deprecate':
