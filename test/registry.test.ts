@@ -70,7 +70,7 @@ describe('the chain', () => {
 
   it('detects truncation, garbage and events of another model', () => {
     expect(parseLog(text.slice(0, -20), 'churn').problems.map((p) => p.code)).toEqual(['E_TRUNCATED', 'E_EVENT']);
-    expect(parseLog('{"seq":1}\n', 'churn').problems[0]).toMatchObject({ code: 'E_EVENT', line: 1, message: "'type' must be one of register, promote, approve, rollback, deprecate" });
+    expect(parseLog('{"seq":1}\n', 'churn').problems[0]).toMatchObject({ code: 'E_EVENT', line: 1, message: "'type' must be one of register, promote, approve, rollback, deprecate, canary" });
     expect(parseLog(text, 'other').problems.filter((p) => p.code === 'E_MODEL')).toHaveLength(3);
   });
 });
