@@ -49,6 +49,12 @@ export interface PushTarget {
 
 const gitFailure = (what: string, error: unknown) => {
   const message = messageOf(error).trim();
+  if (/index\.lock/.test(message)) {
+    return environmentError('E_GIT_LOCKED', `git ${what} failed: another git process holds the index lock (.git/index.lock)`, {
+      hint: 'wait for the other git command to finish; if none is running (a crashed one left it behind), delete .git/index.lock and run the command again',
+      cause: error,
+    });
+  }
   return environmentError('E_GIT', `git ${what} failed: ${message.split('\n').slice(-3).join(' ')}`, { hint: 'see the git message above', cause: error });
 };
 
