@@ -1,15 +1,26 @@
 /** `mlship hash PATH...`: "sha256:<hex>  PATH", like sha256sum; a directory prints its tree digest. */
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { usageError } from '../errors.js';
+import { findConfig } from '../config/load.js';
 import { hashArtifact } from '../store/artifacts.js';
-import { noStatCache, openStatCache } from '../store/stat-cache.js';
+import { noStatCache, openStatCache, type StatCache } from '../store/stat-cache.js';
+import type { Context } from '../project.js';
 import type { Handler } from './types.js';
+
+/** Inside a project, its stat cache; elsewhere none (hashing a file must not leave folders behind). */
+async function statCacheFor(ctx: Context, enabled: boolean): Promise<StatCache> {
+  if (!enabled) return noStatCache;
+  try {
+    return await openStatCache(join(dirname(findConfig(ctx.cwd, ctx.configFile)), '.mlship', 'cache', 'stat-cache.json'));
+  } catch {
+    return noStatCache;
+  }
+}
 
 export const handle: Handler = async ({ args, options }, { ctx }) => {
   const paths = (args[0] as string[] | undefined) ?? [];
   if (paths.length === 0) throw usageError('E_USAGE', 'hash needs at least one path');
-  // The stat cache lives in the project's .mlship/cache when there is one here; otherwise none.
-  const cache = options['cache'] === false ? noStatCache : await openStatCache(join(ctx.cwd, '.mlship', 'cache', 'stat-cache.json'));
+  const cache = await statCacheFor(ctx, options['cache'] !== false);
   const results: { path: string; digest: string; size: number; kind: 'file' | 'tree' }[] = [];
   for (const path of paths) {
     const full = resolve(ctx.cwd, path);
