@@ -133,6 +133,13 @@ describe('S3 store: layout, put, get, has, check', () => {
     expect(await readdir(out)).toEqual([]);
   });
 
+  it('a destination that cannot be written is E_WRITE (exit 3)', async () => {
+    const file = await randomFile(dir, 'dest-blocked.bin', 100);
+    await store.putFile(file.digest, file.path, file.size);
+    // The parent "folder" is a regular file.
+    await expectError(store.getFile(file.digest, join(file.path, 'child.bin')), 'E_WRITE', 3);
+  });
+
   it('rejects malformed digests as usage errors', async () => {
     await expectError(store.has('sha256:XYZ'), 'E_DIGEST_FORM', 2);
     expect(() => store.uriOf('md5:abc')).toThrow(MlshipError);

@@ -219,9 +219,14 @@ class S3ArtifactStore implements S3Store {
 
   async getFile(digest: string, dest: string, progress?: ProgressSink): Promise<void> {
     assertDigest(digest);
-    await mkdir(dirname(dest), { recursive: true });
     const temp = join(dirname(dest), `.${basename(dest)}.mlship-${randomBytes(6).toString('hex')}.tmp`);
-    const handle = await open(temp, 'wx');
+    let handle: FileHandle;
+    try {
+      await mkdir(dirname(dest), { recursive: true });
+      handle = await open(temp, 'wx');
+    } catch (error) {
+      throw environmentError('E_WRITE', `cannot write ${dest}: ${(error as Error).message}`, { hint: 'check that the destination folder is writable and the disk is not full', cause: error });
+    }
     let renamed = false;
     try {
       let pending: Buffer[] = [];
