@@ -153,6 +153,9 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 
 /** The executable's entry: real streams, real environment, signals turned into an abort. */
 export async function run(argv: string[]): Promise<number> {
+  // The AWS SDK prints a multi-line notice on every S3 command under Node 20; the versions are
+  // pinned by the lock file, so it says nothing a user can act on.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const controller = new AbortController();
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
