@@ -87,7 +87,10 @@ describe('the churn example, from validate to rollback', () => {
 
     const diff = (await repo.run(['diff', 'churn@1', 'churn@2', '--json'])).json<{ metrics: { metric: string; delta: number | null }[]; artifacts: { name: string; changed: boolean }[] }>();
     expect(diff.artifacts.filter((a) => a.changed).map((a) => a.name)).toEqual(['model']);
-    expect(diff.metrics.map((m) => m.metric)).toEqual(['accuracy', 'auc', 'log_loss', 'rows']);
+    // The example's own metrics, then the builtin ones mlship computes from its predictions file.
+    const names = diff.metrics.map((m) => m.metric);
+    expect(names.filter((m) => !m.startsWith('builtin.'))).toEqual(['accuracy', 'auc', 'log_loss', 'rows']);
+    expect(names).toEqual(expect.arrayContaining(['builtin.roc_auc', 'builtin.calibration.ece', 'builtin.fairness.plan.demographic_parity_diff']));
 
     const verify = await repo.run(['verify', '--store', '--json']);
     expect(verify.code).toBe(0);
