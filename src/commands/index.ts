@@ -22,6 +22,8 @@ export interface CommandDef {
 }
 
 const push: OptionDef = { flags: '--push', description: 'push the registry commit to the remote' };
+const report: OptionDef = { flags: '--report <file>', description: 'write a Markdown summary (for a pull-request comment or job summary)' };
+const junit: OptionDef = { flags: '--junit <file>', description: 'write checks and gates as JUnit XML test cases' };
 
 export const commands: CommandDef[] = [
   {
@@ -29,7 +31,8 @@ export const commands: CommandDef[] = [
     summary: 'create mlship.yaml and the .mlship/ folder from a template',
     options: [
       { flags: '--template <name>', description: 'template to start from', defaultValue: 'basic' },
-      { flags: '--force', description: 'overwrite an existing mlship.yaml' },
+      { flags: '--ci <provider>', description: 'also write a CI pipeline (.github/workflows/mlship.yml or .gitlab-ci.yml)', choices: ['github', 'gitlab'] },
+      { flags: '--force', description: 'overwrite an existing mlship.yaml (with --ci in an existing project: the CI file)' },
     ],
     load: () => import('./init.js'),
   },
@@ -42,7 +45,7 @@ export const commands: CommandDef[] = [
     ],
     load: () => import('./validate.js'),
   },
-  { name: 'check', args: ['[names...]'], summary: 'run data, schema and drift checks', load: () => import('./check.js') },
+  { name: 'check', args: ['[names...]'], summary: 'run data, schema and drift checks', options: [report, junit], load: () => import('./check.js') },
   {
     name: 'hash',
     args: ['<paths...>'],
@@ -62,7 +65,7 @@ export const commands: CommandDef[] = [
     name: 'eval',
     args: ['[model]'],
     summary: 'run the evaluation and apply the gates',
-    options: [{ flags: '--runner <kind>', description: 'override evaluate.runner', choices: ['local', 'docker'] }],
+    options: [{ flags: '--runner <kind>', description: 'override evaluate.runner', choices: ['local', 'docker'] }, report, junit],
     load: () => import('./eval.js'),
   },
   { name: 'register', args: ['[model]'], summary: 'record a new version (after push and eval)', options: [push], load: () => import('./register.js') },
@@ -70,7 +73,7 @@ export const commands: CommandDef[] = [
     name: 'run',
     args: ['[model]'],
     summary: 'check, push, evaluate, gate and register',
-    options: [{ flags: '--runner <kind>', description: 'override evaluate.runner', choices: ['local', 'docker'] }, push],
+    options: [{ flags: '--runner <kind>', description: 'override evaluate.runner', choices: ['local', 'docker'] }, push, report, junit],
     load: () => import('./run.js'),
   },
   {
@@ -121,7 +124,13 @@ export const commands: CommandDef[] = [
     options: [{ flags: '--env <env>', description: 'only events about this environment' }],
     load: () => import('./history.js'),
   },
-  { name: 'diff', args: ['<a>', '<b>'], summary: 'compare two versions: metrics, artifacts, checks', load: () => import('./diff.js') },
+  {
+    name: 'diff',
+    args: ['<a>', '<b>'],
+    summary: 'compare two versions: metrics, artifacts, checks',
+    options: [{ flags: '--md', description: 'print the comparison as Markdown' }, report],
+    load: () => import('./diff.js'),
+  },
   {
     name: 'verify',
     summary: 'check every chain and that the registry history in git is append-only',

@@ -1,10 +1,12 @@
 /**
- * `mlship init [--template NAME] [--force]`: write mlship.yaml from a template (with the editor
- * schema line), the JSON Schema beside the registry, and git-ignore the local store and cache.
+ * `mlship init [--template NAME] [--ci github|gitlab] [--force]`: write mlship.yaml from a template
+ * (with the editor schema line), the JSON Schema beside the registry, and git-ignore the local store
+ * and cache. `--ci` also writes a CI pipeline; in a project that already has mlship.yaml it writes only
+ * the pipeline (and `--force` then applies to the pipeline file alone).
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
 import { closest } from '../config/suggest.js';
@@ -15,16 +17,40 @@ const TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
 const SCHEMA_LINE = '# yaml-language-server: $schema=.mlship/mlship.schema.json';
 const IGNORED = ['.mlship/store/', '.mlship/cache/'];
 
+/** CI pipelines: the file under templates/ci/ and where it goes in the project. */
+export const CI_FILES: Record<string, { template: string; target: string }> = {
+  github: { template: 'github.yml', target: '.github/workflows/mlship.yml' },
+  gitlab: { template: 'gitlab-ci.yml', target: '.gitlab-ci.yml' },
+};
+
+async function writeCi(dir: string, provider: string): Promise<string> {
+  const { template, target } = CI_FILES[provider] as { template: string; target: string };
+  await mkdir(dirname(join(dir, target)), { recursive: true });
+  await writeFile(join(dir, target), await readFile(join(TEMPLATES, 'ci', template), 'utf8'));
+  return target;
+}
+
 export const handle: Handler = async ({ options }, { ctx }) => {
   const dir = resolve(ctx.cwd);
   const name = optionString(options, 'template') ?? 'basic';
-  const available = (await readdir(TEMPLATES, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  // A config template is a folder holding an mlship.yaml (templates/ci/ holds CI pipelines instead).
+  const available = (await readdir(TEMPLATES, { withFileTypes: true })).filter((d) => d.isDirectory() && existsSync(join(TEMPLATES, d.name, CONFIG_FILE))).map((d) => d.name);
   if (!available.includes(name)) {
     const suggestion = closest(name, available);
     throw usageError('E_TEMPLATE', `unknown template '${name}'`, { hint: suggestion !== undefined ? `did you mean '${suggestion}'?` : `templates: ${available.join(', ')}` });
   }
+  const ci = optionString(options, 'ci');
+  const force = options['force'] === true;
   const target = join(dir, CONFIG_FILE);
-  if (existsSync(target) && options['force'] !== true) {
+  const configExists = existsSync(target);
+  if (ci !== undefined) {
+    const ciTarget = (CI_FILES[ci] as { target: string }).target;
+    if (existsSync(join(dir, ciTarget)) && !force) throw usageError('E_EXISTS', `${ciTarget} already exists in ${dir}`, { hint: 'use --force to overwrite it' });
+    if (configExists) {
+      const written = await writeCi(dir, ci);
+      return { json: { template: null, ci, written: [written] }, human: `created ${written} (${ci})\nnext: commit it; pull requests then get mlship's report as a job summary`, exitCode: 0 };
+    }
+  } else if (configExists && !force) {
     throw usageError('E_EXISTS', `${CONFIG_FILE} already exists in ${dir}`, { hint: 'use --force to overwrite it' });
   }
   const written: string[] = [];
@@ -44,5 +70,6 @@ export const handle: Handler = async ({ options }, { ctx }) => {
     await writeFile(gitignore, `${current}${current === '' || current.endsWith('\n') ? '' : '\n'}# mlship: local store and cache (the registry is committed)\n${missing.join('\n')}\n`);
     written.push('.gitignore');
   }
-  return { json: { template: name, written }, human: `created ${written.join(', ')} from template '${name}'\nnext: edit ${CONFIG_FILE}, then run 'mlship validate'`, exitCode: 0 };
+  if (ci !== undefined) written.push(await writeCi(dir, ci));
+  return { json: { template: name, ...(ci !== undefined ? { ci } : {}), written }, human: `created ${written.join(', ')} from template '${name}'\nnext: edit ${CONFIG_FILE}, then run 'mlship validate'`, exitCode: 0 };
 };

@@ -17,6 +17,8 @@ import { planEvaluation } from '../runners/plan.js';
 import type { RunnerInfo } from '../runners/types.js';
 import { artifactPaths, hashModelArtifacts } from './artifacts.js';
 import { readMetrics } from './metrics.js';
+import { explainOmitted } from '../metrics/builtin.js';
+import type { BuiltinSummary } from '../metrics/index.js';
 
 export interface EvalResult {
   model: string;
@@ -32,6 +34,8 @@ export interface EvalResult {
   /** Project-relative outputs folder of the run. */
   outputs: string;
   at: string;
+  /** With evaluate.predictions: the file the `builtin.*` metrics were computed from, and those left out. */
+  builtin?: BuiltinSummary;
 }
 
 const RUNS_KEPT = 5;
@@ -81,12 +85,20 @@ export async function evaluateModel(project: Project, model: string, options: Ev
   const plan = planEvaluation({ model, evaluate, root: project.root, artifacts: artifactPaths(project, model), outputsDir, version, uid, gid });
   project.ctx.debug(`evaluation plan: ${JSON.stringify(plan)}`);
 
+  // Loaded (with DuckDB, later) only when predictions are configured; a path that escapes is refused before the run.
+  const predictions = evaluate.predictions === undefined ? undefined : { config: evaluate.predictions, module: await import('../metrics/index.js') };
+  predictions?.module.resolvePredictionsPath(project, model, predictions.config.path, { outputsDir, version, artifacts: plan.artifacts });
+
   const runner = await createRunner(evaluate.runner);
   const info = await runner.run(plan, { log: project.ctx.log, signal: project.ctx.signal, processEnv: project.ctx.env });
 
   const metricsFile = join(outputsDir, evaluate.metrics);
-  const metrics = await readMetrics(metricsFile, relative(project.ctx.cwd, metricsFile));
-  const gates = evaluateGates(config.gates, metrics, baselinesOf(state));
+  let metrics = await readMetrics(metricsFile, relative(project.ctx.cwd, metricsFile));
+  let builtin: BuiltinSummary | undefined;
+  if (predictions !== undefined) {
+    ({ metrics, builtin } = await predictions.module.withBuiltinMetrics(project, model, predictions.config, metrics, { outputsDir, version, artifacts: plan.artifacts, metricsShown: relative(project.ctx.cwd, metricsFile) }));
+  }
+  const gates = explainOmitted(evaluateGates(config.gates, metrics, baselinesOf(state)), builtin?.omitted ?? []);
   const result: EvalResult = {
     model,
     passed: gates.every((g) => g.passed),
@@ -98,6 +110,7 @@ export async function evaluateModel(project: Project, model: string, options: Ev
     runner: info,
     outputs: relative(project.root, outputsDir),
     at: now.toISOString(),
+    ...(builtin !== undefined ? { builtin } : {}),
   };
   await saveEvaluation(project, result);
   return result;
