@@ -2,6 +2,8 @@
  * The git adapter: what mlship asks of git, through simple-git. Loaded lazily by the commands that
  * need it. Failures become MlshipErrors: not a repository (2), remote unreachable or refusing (3).
  */
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { environmentError, messageOf, usageError } from '../errors.js';
 
@@ -89,6 +91,32 @@ export async function openGit(cwd: string): Promise<Git> {
     }
   };
 
+  /**
+   * A registry commit made in the middle of a rebase, merge, cherry-pick or revert becomes part of
+   * that operation: `git rebase --abort` silently drops it, `--continue` moves it onto another branch.
+   * Refuse instead (the caller then removes the appended line again, so nothing is recorded).
+   */
+  const assertNoOperationInProgress = async () => {
+    const markers: [string, string, string][] = [
+      ['rebase-merge', 'a rebase', 'git rebase --continue` or `git rebase --abort'],
+      ['rebase-apply', 'a rebase (or git am)', 'git rebase --continue` or `git rebase --abort'],
+      ['MERGE_HEAD', 'a merge', 'git commit` or `git merge --abort'],
+      ['CHERRY_PICK_HEAD', 'a cherry-pick', 'git cherry-pick --continue` or `git cherry-pick --abort'],
+      ['REVERT_HEAD', 'a revert', 'git revert --continue` or `git revert --abort'],
+    ];
+    const out = await quiet(['rev-parse', ...markers.flatMap(([name]) => ['--git-path', name])]);
+    if (out === undefined) return;
+    const paths = out.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    for (const [i, [, what, way]] of markers.entries()) {
+      const path = paths[i];
+      if (path !== undefined && existsSync(isAbsolute(path) ? path : join(root, path))) {
+        throw usageError('E_GIT_BUSY', `the repository is in the middle of ${what}: a registry commit now would become part of it (and be lost if it is aborted)`, {
+          hint: `finish it or abort it (\`${way}\`), then run the command again; nothing was recorded`,
+        });
+      }
+    }
+  };
+
   return {
     root,
     async head() {
@@ -107,6 +135,7 @@ export async function openGit(cwd: string): Promise<Git> {
       return out === undefined || out.trim() === '' ? undefined : out.trim();
     },
     async commitPaths(paths, message) {
+      await assertNoOperationInProgress();
       await raw(['add', '--', ...paths], 'add');
       try {
         // --only: commit just these paths even when the user has other changes staged;
@@ -169,7 +198,19 @@ export async function openGit(cwd: string): Promise<Git> {
         await git.raw(['push', '--quiet', '--porcelain', target.remote, `HEAD:refs/heads/${target.branch}`]);
       } catch (error) {
         const text = messageOf(error);
-        const rejected = /\[rejected\]|rejected|non-fast-forward|fetch first|\(stale info\)/i.test(text);
+        // `[remote rejected]` is the remote refusing the push itself (a pre-receive or update hook, branch
+        // protection, permissions): no fetch and re-append can change that, so it must not be retried as a
+        // race, which `[rejected] (fetch first | non-fast-forward | stale info)` is.
+        const refused = /\[remote rejected\]|hook declined|protected branch/i.test(text);
+        if (refused) {
+          const said = text.split('\n').filter((l) => /^remote:/.test(l) && l.replace(/^remote:/, '').trim() !== '').map((l) => l.replace(/^remote:\s*/, '').trim());
+          const reason = /\[remote rejected\]\s*\(([^)]*)\)/.exec(text)?.[1] ?? 'refused';
+          throw environmentError('E_PUSH_REFUSED', `git push to ${target.remote} ${target.branch} was refused by the remote (${reason})${said.length > 0 ? `: ${said.slice(-3).join(' ')}` : ''}`, {
+            hint: "the remote does not accept this push (a server-side hook, branch protection or permissions); the event is committed locally: once the remote accepts it, send it with 'mlship push-registry'",
+            cause: error,
+          });
+        }
+        const rejected = /\[rejected\]|non-fast-forward|fetch first|\(stale info\)|updates were rejected/i.test(text);
         throw environmentError(rejected ? 'E_PUSH_REJECTED' : 'E_PUSH', `git push to ${target.remote} ${target.branch} failed: ${text.trim().split('\n').filter((l) => l.trim() !== '').slice(-2).join(' ')}`, {
           hint: rejected ? 'another writer pushed first' : "check that the remote is reachable and that you may push to it; the event is committed locally: send it later with 'mlship push-registry'",
           cause: error,

@@ -5,7 +5,8 @@
  * overwritten even by a racing writer, and a crash leaves only a temporary file behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, link, mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { environmentError, integrityError, messageOf, type MlshipError } from '../errors.js';
@@ -19,7 +20,7 @@ const ioError = (what: string, error: unknown): MlshipError => {
   const hint =
     code === 'ENOSPC' ? 'free some disk space and run the command again (nothing partial was kept)'
     : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'make the store folder writable, or point `store:` at another folder'
-    : undefined;
+    : 'check that the store folder exists and is writable, then run the command again';
   return environmentError('E_STORE_IO', `${what}: ${messageOf(error)}`, { hint, cause: error });
 };
 
@@ -105,10 +106,26 @@ export function createLocalStore(folder: string, url?: string): ArtifactStore {
       }
       return await publish(temp, final);
     } catch (error) {
-      await rm(temp, { force: true });
+      await rm(temp, { force: true }).catch(() => undefined);
       if ((error as MlshipError).exitCode !== undefined) throw error;
-      throw ioError(`cannot write object ${digest} to ${root}`, error);
+      throw ioError(`cannot write object ${digest} to ${root}`, await causeOf(error));
     }
+  }
+
+  /**
+   * Node's recursive mkdir reports ENOENT for a folder it cannot create on a read-only file system
+   * (it goes looking for a missing parent): ask the store folder itself what is wrong, so the
+   * message says "read-only" and the hint fits.
+   */
+  async function causeOf(error: unknown): Promise<unknown> {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return error;
+    try {
+      await access(root, constants.W_OK);
+    } catch (probe) {
+      const code = (probe as NodeJS.ErrnoException).code;
+      if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return probe;
+    }
+    return error;
   }
 
   /** Hash an object file; `undefined` when it is absent. */
