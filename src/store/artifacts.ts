@@ -10,7 +10,7 @@ import { integrityError, usageError } from '../errors.js';
 import { isInside } from '../paths.js';
 import { hashBytes } from './hash.js';
 import { hashFiles, hashOnMainThread } from './hash-workers.js';
-import { mapPool } from './pool.js';
+import { mapPool, putFiles } from './pool.js';
 import type { StatCache } from './stat-cache.js';
 import { DIGEST_RE, type ArtifactStore, type ProgressSink } from './types.js';
 
@@ -133,11 +133,12 @@ export async function pushArtifact(store: ArtifactStore, artifact: HashedArtifac
     stats.skipped += artifact.entries.length + 1;
     return stats;
   }
-  const unique = new Map(artifact.entries.map((e) => [e.digest, e]));
-  await mapPool([...unique.values()], PARALLEL, async (entry) => {
-    const source = join(artifact.source, ...entry.path.split('/'));
-    count(await store.putFile(entry.digest, source, entry.size, progress), entry.size);
-  });
+  // putFiles stores each distinct object once, and asks a store that can list (S3) in bulk what it has.
+  const files = artifact.entries.map((e) => ({ digest: e.digest, path: join(artifact.source, ...e.path.split('/')), size: e.size }));
+  const summary = await putFiles(store, files, { concurrency: store.recommendedConcurrency ?? PARALLEL, ...(progress === undefined ? {} : { progress }) });
+  stats.uploaded += summary.uploaded;
+  stats.skipped += summary.skipped;
+  stats.bytes += summary.bytes;
   count(await store.putBytes(artifact.digest, artifact.bytes), artifact.bytes.length);
   return stats;
 }

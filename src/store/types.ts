@@ -32,6 +32,8 @@ export interface ArtifactStore {
   check(digest: string): Promise<'ok' | 'missing' | 'corrupt'>;
   /** Release sockets and handles. */
   close(): Promise<void>;
+  /** How many puts to run at once (a network store wants more than a disk). */
+  readonly recommendedConcurrency?: number;
 }
 
 /** Receives byte counts as they move, for progress display. */
