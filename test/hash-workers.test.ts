@@ -1,11 +1,11 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MlshipError } from '../src/errors.js';
 import { hashArtifact, type HashedTree } from '../src/store/artifacts.js';
 import { hashFile } from '../src/store/hash.js';
-import { chooseWorkers, hashFiles, MIN_FILES_FOR_WORKERS } from '../src/store/hash-workers.js';
+import { chooseWorkers, workersSetting, hashFiles, MIN_FILES_FOR_WORKERS } from '../src/store/hash-workers.js';
 import { noStatCache, openStatCache } from '../src/store/stat-cache.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'mlship-hashw-'));
@@ -30,15 +30,8 @@ function makeTree(): string {
   return dir;
 }
 
-const saved = process.env['MLSHIP_HASH_WORKERS'];
-afterEach(() => {
-  if (saved === undefined) delete process.env['MLSHIP_HASH_WORKERS'];
-  else process.env['MLSHIP_HASH_WORKERS'] = saved;
-});
-
 async function treeWith(workers: string, dir: string): Promise<HashedTree> {
-  process.env['MLSHIP_HASH_WORKERS'] = workers;
-  const tree = await hashArtifact(dir, dir, 'test', noStatCache);
+  const tree = await hashArtifact(dir, dir, 'test', noStatCache, undefined, Number(workers));
   if (tree.kind !== 'tree') throw new Error('expected a tree');
   return tree;
 }
@@ -66,10 +59,9 @@ describe('hashing a directory on worker threads', () => {
   it('looks up the stat cache before dispatching and fills it after', async () => {
     const dir = makeTree();
     const cacheFile = join(dir, '..', `${dir.split('/').pop()}-cache.json`);
-    process.env['MLSHIP_HASH_WORKERS'] = '2';
     const cache = await openStatCache(cacheFile);
     const bytes: number[] = [];
-    const first = await hashArtifact(dir, dir, 'test', cache, (n) => bytes.push(n));
+    const first = await hashArtifact(dir, dir, 'test', cache, (n) => bytes.push(n), 2);
     const total = bytes.reduce((a, b) => a + b, 0);
     expect(total).toBe(first.size);
     await cache.save();
@@ -139,13 +131,14 @@ describe('hashing a directory on worker threads', () => {
   });
 
   it('keeps small work and single files on the main thread', () => {
-    delete process.env['MLSHIP_HASH_WORKERS'];
     expect(chooseWorkers(1, 10 * 1024 ** 3)).toBe(0);
     expect(chooseWorkers(MIN_FILES_FOR_WORKERS - 1, 1024)).toBe(0);
     expect(chooseWorkers(10_000, 2 * 1024 ** 3)).toBeGreaterThanOrEqual(0);
     expect(chooseWorkers(10, 100, 4)).toBe(4);
     expect(chooseWorkers(3, 100, 4)).toBe(3);
-    process.env['MLSHIP_HASH_WORKERS'] = '0';
-    expect(chooseWorkers(10_000, 2 * 1024 ** 3)).toBe(0);
+    expect(chooseWorkers(10_000, 2 * 1024 ** 3, workersSetting({ MLSHIP_HASH_WORKERS: '0' }))).toBe(0);
+    expect(workersSetting({ MLSHIP_HASH_WORKERS: '3' })).toBe(3);
+    expect(workersSetting({ MLSHIP_HASH_WORKERS: 'many' })).toBeUndefined();
+    expect(workersSetting({})).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@ import type { Project } from '../project.js';
 import { hashArtifact, type HashedArtifact } from '../store/artifacts.js';
 import { hashBytes } from '../store/hash.js';
 import { openStatCache } from '../store/stat-cache.js';
+import { workersSetting } from '../store/hash-workers.js';
 import { mapPool } from '../store/pool.js';
 
 export interface ModelArtifact {
@@ -34,7 +35,7 @@ export async function hashModelArtifacts(project: Project, model: string): Promi
     const artifacts = await mapPool(Object.entries(paths), 2, async ([name, full]) => ({
       name,
       path: config.artifacts[name] as string,
-      hashed: await hashArtifact(full, project.root, `${project.loaded.where(['models', model, 'artifacts', name])}`, cache, (n) => progress.add(n)),
+      hashed: await hashArtifact(full, project.root, `${project.loaded.where(['models', model, 'artifacts', name])}`, cache, (n) => progress.add(n), workersSetting(project.ctx.env)),
     }));
     await cache.save();
     return { artifacts, digest: versionDigest(Object.fromEntries(artifacts.map((a) => [a.name, a.hashed.digest]))) };

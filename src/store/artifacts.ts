@@ -84,7 +84,7 @@ async function listFiles(dir: string, root: string, what: string): Promise<{ rel
 /**
  * Hash one artifact (file or directory). `path` is absolute and already checked to be inside `root`.
  */
-export async function hashArtifact(path: string, root: string, what: string, cache: StatCache, onBytes?: ProgressSink): Promise<HashedArtifact> {
+export async function hashArtifact(path: string, root: string, what: string, cache: StatCache, onBytes?: ProgressSink, workers?: number): Promise<HashedArtifact> {
   let stats: Stats;
   try {
     stats = await stat(path);
@@ -97,7 +97,7 @@ export async function hashArtifact(path: string, root: string, what: string, cac
   if (!stats.isDirectory()) throw usageError('E_ARTIFACT_KIND', `${what}: ${path} is neither a file nor a directory`);
   const files = await listFiles(path, root, what);
   // Many files: hashed on worker threads when there is enough uncached work (hash-workers.ts).
-  const digests = await hashFiles(files, cache, { root, what, onBytes });
+  const digests = await hashFiles(files, cache, { root, what, ...(onBytes === undefined ? {} : { onBytes }), ...(workers === undefined ? {} : { workers }) });
   const entries = files.map((file, i): TreeEntry => ({
     path: file.rel,
     digest: digests[i] as string,

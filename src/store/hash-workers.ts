@@ -78,9 +78,9 @@ export async function hashOnMainThread(full: string, options: Pick<HashFilesOpti
   }
 }
 
-/** The number of workers from `MLSHIP_HASH_WORKERS`, or undefined when unset or not a number. */
-function workersFromEnv(): number | undefined {
-  const raw = process.env['MLSHIP_HASH_WORKERS'];
+/** The number of workers from `MLSHIP_HASH_WORKERS` in `env`, or undefined when unset or not a number. */
+export function workersSetting(env: Record<string, string | undefined>): number | undefined {
+  const raw = env['MLSHIP_HASH_WORKERS'];
   if (raw === undefined || raw.trim() === '') return undefined;
   const n = Number(raw);
   return Number.isInteger(n) && n >= 0 ? Math.min(n, 64) : undefined;
@@ -88,8 +88,7 @@ function workersFromEnv(): number | undefined {
 
 /** How many workers to use for this much uncached work (0: the main thread). */
 export function chooseWorkers(files: number, bytes: number, requested?: number): number {
-  const wanted = requested ?? workersFromEnv();
-  if (wanted !== undefined) return Math.min(wanted, files);
+  if (requested !== undefined) return Math.min(requested, files);
   if (files < 2) return 0;
   if (files < MIN_FILES_FOR_WORKERS && bytes < MIN_BYTES_FOR_WORKERS) return 0;
   const cores = availableParallelism();
