@@ -189,6 +189,13 @@ async function campaign(target: StoreUnderTest, random: () => number): Promise<C
         await new Promise((resolve) => setTimeout(resolve, 3000));
         continue;
       }
+      if (outcome.exit.code === 3 && /"code":\s*"E_GIT_LOCKED"/.test(outcome.exit.stdout)) {
+        // A git killed in an earlier round left .git/index.lock, and that round's rerun did not touch git
+        // (promote answered "unchanged" from the uncommitted line): the documented refusal, then its hint.
+        out.indexLockRefusals++;
+        rmSync(join(repo.dir, '.git', 'index.lock'), { force: true });
+        continue;
+      }
       if (outcome.exit.code !== 0) out.failures.push(`${target.name} ${args.join(' ')} (not killed): exit ${outcome.exit.code} ${outcome.exit.stdout.slice(0, 300)}`);
       else {
         durations[command] = outcome.exit.ms;
