@@ -140,7 +140,15 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+      if (error.code === 'commander.help') {
+        // `mlship` or `mlship canary` without a subcommand: commander "shows help as an error" (exit 1)
+        // through writeErr, which is silenced here. Say so, with the help, and exit as a usage error.
+        if (error.exitCode === 0) return ExitCode.ok;
+        const json = argv.includes('--json');
+        if (!json) io.stderr.write(program.helpInformation());
+        return reportError(new MlshipError('E_USAGE', ExitCode.usage, 'no command given', { hint: "see 'mlship --help' or 'mlship COMMAND --help'" }), json, false, io);
+      }
       if (error.code === 'commander.executeSubCommandAsync') return ExitCode.ok;
       const json = argv.includes('--json');
       const message = error.message.replace(/^error: /, '');

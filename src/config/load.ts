@@ -97,7 +97,9 @@ type ParseResult =
 export function parseConfig(text: string, file: string): ParseResult {
   const lineCounter = new LineCounter();
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  // logLevel 'error': the yaml package would otherwise print a Node warning to stderr for a complex
+  // key (`? [a, b]`); the schema reports such a key as a problem anyway.
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true, logLevel: 'error' });
   const at = (offset: number) => lineCounter.linePos(Math.max(0, Math.min(offset, source.length)));
   const problem = (offset: number, path: KeyPath, message: string): ConfigProblem => {
     const { line, col } = at(offset);
@@ -220,6 +222,12 @@ function describeIssue(issue: FlatIssue, value: unknown): string {
       return issue.origin === 'array' ? `needs at least ${String(issue.minimum)} item(s)` : issue.origin === 'string' ? 'must not be empty' : `must be ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}, got ${JSON.stringify(value)}`;
     case 'too_big':
       return `must be ${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}, got ${JSON.stringify(value)}`;
+    case 'invalid_key': {
+      // A record key that fails its pattern (a model, artifact, check or environment variable name):
+      // zod's own message is "Invalid key in record"; the pattern's message says what a name may be.
+      const inner = issue.issues.map((i) => i.message).filter((m) => m !== '');
+      return inner.length > 0 ? `${JSON.stringify(issue.path[issue.path.length - 1] ?? '')} is not a valid name: ${[...new Set(inner)].join('; ')}` : issue.message;
+    }
     case 'invalid_format':
     case 'custom':
     default:

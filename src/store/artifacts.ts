@@ -5,7 +5,7 @@
  */
 import { lstat, mkdir, readdir, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { integrityError, usageError } from '../errors.js';
 import { isInside } from '../paths.js';
 import { hashBytes } from './hash.js';
@@ -169,19 +169,53 @@ export function parseTree(bytes: Buffer, digest: string): TreeEntry[] {
   });
 }
 
-/** Fetch an artifact to `dest` (a file path, or a folder for a tree), verifying every byte. */
-export async function pullArtifact(store: ArtifactStore, kind: 'file' | 'tree', digest: string, dest: string, progress?: ProgressSink): Promise<number> {
+/**
+ * Fetch an artifact to `dest` (a file path, or a folder for a tree), verifying every byte.
+ * @param within the folder nothing may be written outside of, also through symbolic links already
+ *   there (the `-o` folder or the project root); defaults to `dest` itself.
+ */
+export async function pullArtifact(store: ArtifactStore, kind: 'file' | 'tree', digest: string, dest: string, progress?: ProgressSink, within?: string): Promise<number> {
+  const base = resolve(dest);
+  const fence = resolve(within ?? (kind === 'file' ? dirname(base) : base));
+  await mkdir(fence, { recursive: true });
+  const realBase = await realpath(fence);
   if (kind === 'file') {
-    await store.getFile(digest, dest, progress);
+    await assertNoLinkOut(realBase, dirname(base), fence, base);
+    await store.getFile(digest, base, progress);
     return 1;
   }
   const entries = parseTree(await store.getBytes(digest), digest);
-  const base = resolve(dest);
+  await assertNoLinkOut(realBase, base, fence, '.');
   await mkdir(base, { recursive: true });
+  await assertNoLinkOut(realBase, base, fence, '.');
   await mapPool(entries, PARALLEL, async (entry) => {
     const target = resolve(base, ...entry.path.split('/'));
     if (!isInside(base, target) || target === base) throw integrityError('E_TREE', `tree ${digest} entry ${entry.path} escapes ${dest}`);
+    // A folder already below dest may be a symbolic link that leads elsewhere: refuse before
+    // creating anything through it (mkdir) and again after, since getFile writes into that folder.
+    await assertNoLinkOut(realBase, dirname(target), fence, entry.path);
+    await mkdir(dirname(target), { recursive: true });
+    await assertNoLinkOut(realBase, dirname(target), fence, entry.path);
     await store.getFile(entry.digest, target, progress);
   });
   return entries.length;
+}
+
+/** The nearest existing ancestor of `folder` (itself included) must really be inside `realBase`. */
+async function assertNoLinkOut(realBase: string, folder: string, dest: string, entry: string): Promise<void> {
+  for (let probe = folder; ; probe = dirname(probe)) {
+    const real = await realpath(probe).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (real !== undefined) {
+      if (!isInside(realBase, real)) {
+        throw integrityError('E_TREE', `entry ${entry} would be written through a symbolic link that leads outside ${dest} (to ${real})`, {
+          hint: 'remove the link from the destination folder, or pull into an empty folder',
+        });
+      }
+      return;
+    }
+    if (dirname(probe) === probe) return;
+  }
 }
