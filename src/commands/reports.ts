@@ -108,7 +108,7 @@ export function withAnnotations(result: CommandResult, annotations: string[], ou
 
 /** What is live in each of the model's environments (in promotion order), for the report. */
 export async function environmentMetrics(project: Project, model: string): Promise<EnvironmentMetrics[]> {
-  const [{ loadModel }, { baselinesOf }] = await Promise.all([import('../registry/log.js'), import('../pipeline/evaluate.js')]);
+  const [{ loadModel }, { baselinesOf }] = await Promise.all([import('../registry/log.js'), import('../registry/state.js')]);
   const [, config] = project.model(model);
   const { state } = await loadModel(project.registry, model, project.root);
   const live = baselinesOf(state);

@@ -201,7 +201,10 @@ export async function openGit(cwd: string): Promise<Git> {
         // `[remote rejected]` is the remote refusing the push itself (a pre-receive or update hook, branch
         // protection, permissions): no fetch and re-append can change that, so it must not be retried as a
         // race, which `[rejected] (fetch first | non-fast-forward | stale info)` is.
-        const refused = /\[remote rejected\]|hook declined|protected branch/i.test(text);
+        // A remote that moved between its check and its ref update says `[remote rejected] (failed to
+        // update ref)` / `cannot lock ref … expected …`: that is the race again, not a refusal.
+        const lostRace = /cannot lock ref|failed to update ref|incorrect old value|reference already exists/i.test(text);
+        const refused = !lostRace && /\[remote rejected\]|hook declined|protected branch/i.test(text);
         if (refused) {
           const said = text.split('\n').filter((l) => /^remote:/.test(l) && l.replace(/^remote:/, '').trim() !== '').map((l) => l.replace(/^remote:\s*/, '').trim());
           const reason = /\[remote rejected\]\s*\(([^)]*)\)/.exec(text)?.[1] ?? 'refused';
@@ -210,7 +213,7 @@ export async function openGit(cwd: string): Promise<Git> {
             cause: error,
           });
         }
-        const rejected = /\[rejected\]|non-fast-forward|fetch first|\(stale info\)|updates were rejected/i.test(text);
+        const rejected = lostRace || /\[rejected\]|non-fast-forward|fetch first|\(stale info\)|updates were rejected/i.test(text);
         throw environmentError(rejected ? 'E_PUSH_REJECTED' : 'E_PUSH', `git push to ${target.remote} ${target.branch} failed: ${text.trim().split('\n').filter((l) => l.trim() !== '').slice(-2).join(' ')}`, {
           hint: rejected ? 'another writer pushed first' : "check that the remote is reachable and that you may push to it; the event is committed locally: send it later with 'mlship push-registry'",
           cause: error,

@@ -11,7 +11,7 @@ import { evaluateGates, type Baseline, type GateResult, type Metrics } from '../
 import { isInside } from '../paths.js';
 import type { Project } from '../project.js';
 import { loadModel } from '../registry/log.js';
-import type { ModelState } from '../registry/state.js';
+import { baselinesOf } from '../registry/state.js';
 import { createRunner } from '../runners/index.js';
 import { planEvaluation } from '../runners/plan.js';
 import type { RunnerInfo } from '../runners/types.js';
@@ -39,17 +39,6 @@ export interface EvalResult {
 }
 
 const RUNS_KEPT = 5;
-
-/** What is live in each environment, for `vs:` gates. */
-export function baselinesOf(state: ModelState): Record<string, Baseline | undefined> {
-  const out: Record<string, Baseline | undefined> = {};
-  for (const [env, e] of state.environments) {
-    if (e.current === null) continue;
-    const version = state.versions.get(e.current);
-    if (version !== undefined) out[env] = { version: e.current, metrics: version.register.metrics };
-  }
-  return out;
-}
 
 async function freshOutputs(project: Project, model: string, now: Date): Promise<string> {
   const runs = join(project.cacheDir, 'runs', model);

@@ -9,11 +9,11 @@ import { evaluateGates, type GateResult, type Metrics } from '../gates/index.js'
 import type { Project } from '../project.js';
 import type { CheckResult } from '../checks/types.js';
 import type { RegisterEvent } from '../registry/events.js';
-import { appendEvent } from '../registry/log.js';
 import type { RunnerInfo } from '../runners/types.js';
-import { baselinesOf, evaluateModel, lastEvaluation, type EvalResult } from './evaluate.js';
+import { baselinesOf } from '../registry/state.js';
+import { evaluateModel, lastEvaluation, type EvalResult } from './evaluate.js';
 import { pushModel, type PushedArtifact, type PushResult } from './push.js';
-import { publishSettings } from './publish.js';
+import { appendProjectEvent } from './publish.js';
 import { hashModelArtifacts } from './artifacts.js';
 import { runModelChecks } from './checks.js';
 
@@ -62,37 +62,31 @@ async function record(project: Project, evaluation: EvalResult, pushed: PushResu
   const [commit, branch, dirty, actor] = await Promise.all([git.head(), git.branch(), git.isDirty(), project.actor()]);
   const store = await project.store();
   let gates = evaluation.gates;
-  const appended = await appendEvent(project.registry, model, {
-    git,
-    shownRoot: project.ctx.cwd,
-    onWarning: project.ctx.warn,
-    push: await publishSettings(project, options.push),
-    build: (state) => {
-      gates = evaluateGates(config.gates, evaluation.metrics, baselinesOf(state));
-      if (!gates.every((g) => g.passed)) {
-        throw verdictError('E_GATE', `a gate no longer passes against the current registry: ${gates.filter((g) => !g.passed).map((g) => g.reason).join('; ')}`, {
-          hint: `evaluate again: mlship run ${model}`,
-        });
-      }
-      return {
-        type: 'register',
-        model,
-        version: (state.latest ?? 0) + 1,
-        at: project.ctx.clock().toISOString(),
-        actor,
-        digest: pushed.digest,
-        commit,
-        dirty,
-        branch,
-        artifacts: Object.fromEntries(Object.entries(pushed.artifacts).map(([name, a]) => [name, { path: a.path, kind: a.kind, digest: a.digest, size: a.size, uri: a.uri }])),
-        metrics: evaluation.metrics,
-        gates,
-        checks,
-        runner: evaluation.runner,
-        store: store.url,
-      };
-    },
-  });
+  const appended = await appendProjectEvent(project, model, (state) => {
+    gates = evaluateGates(config.gates, evaluation.metrics, baselinesOf(state));
+    if (!gates.every((g) => g.passed)) {
+      throw verdictError('E_GATE', `a gate no longer passes against the current registry: ${gates.filter((g) => !g.passed).map((g) => g.reason).join('; ')}`, {
+        hint: `evaluate again: mlship run ${model}`,
+      });
+    }
+    return {
+      type: 'register',
+      model,
+      version: (state.latest ?? 0) + 1,
+      at: project.ctx.clock().toISOString(),
+      actor,
+      digest: pushed.digest,
+      commit,
+      dirty,
+      branch,
+      artifacts: Object.fromEntries(Object.entries(pushed.artifacts).map(([name, a]) => [name, { path: a.path, kind: a.kind, digest: a.digest, size: a.size, uri: a.uri }])),
+      metrics: evaluation.metrics,
+      gates,
+      checks,
+      runner: evaluation.runner,
+      store: store.url,
+    };
+  }, options.push);
   return { ...base, passed: true, version: appended.event.version, gates, event: appended.event as RegisterEvent, pushed: appended.pushed };
 }
 

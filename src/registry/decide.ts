@@ -7,7 +7,7 @@ import { closest } from '../config/suggest.js';
 import type { ModelConfig } from '../config/schema.js';
 import { evaluateGates, type GateResult, type Metrics } from '../gates/index.js';
 import type { CanaryEvent, NewEvent, PromoteEvent, RegistryEvent, RollbackEvent } from './events.js';
-import { previousLive, type ModelState } from './state.js';
+import { baselinesOf, previousLive, type ModelState } from './state.js';
 
 type Draft<T> = Omit<T, 'seq' | 'prev'>;
 
@@ -62,13 +62,7 @@ export function planPromotion(state: ModelState, input: PromotionInput): Promoti
   }
 
   // Gates again, against what is live now (a `vs: production` gate judges the production of today).
-  const baselines = Object.fromEntries(
-    [...state.environments].flatMap(([name, e]) => {
-      const v = e.current === null ? undefined : state.versions.get(e.current);
-      return v === undefined ? [] : [[name, { version: v.version, metrics: v.register.metrics }]];
-    }),
-  );
-  const gates = evaluateGates(config.gates, target.register.metrics, baselines);
+  const gates = evaluateGates(config.gates, target.register.metrics, baselinesOf(state));
   const forcible: string[] = gates.filter((g) => !g.passed).map((g) => `gate ${g.metric}: ${g.reason}`);
   const hard: string[] = [];
 
@@ -171,13 +165,7 @@ export function replayEvent(event: RegistryEvent, state: ModelState, config: Mod
   switch (draft.type) {
     case 'register': {
       const version = (state.latest ?? 0) + 1;
-      const baselines = Object.fromEntries(
-        [...state.environments].flatMap(([name, e]) => {
-          const v = e.current === null ? undefined : state.versions.get(e.current);
-          return v === undefined ? [] : [[name, { version: v.version, metrics: v.register.metrics }]];
-        }),
-      );
-      const gates = evaluateGates(config.gates, draft.metrics, baselines);
+      const gates = evaluateGates(config.gates, draft.metrics, baselinesOf(state));
       const failed = gates.filter((g) => !g.passed);
       if (failed.length > 0) {
         throw verdictError('E_GATE', `${draft.model} no longer passes its gates against the registry another writer pushed: ${failed.map((g) => g.reason).join('; ')}`, {
@@ -186,7 +174,8 @@ export function replayEvent(event: RegistryEvent, state: ModelState, config: Mod
       }
       return { ...draft, version, gates };
     }
-    case 'promote': {
+    case 'promote':
+    case 'canary': {
       const plan = planPromotion(state, {
         model: draft.model,
         config,
@@ -197,6 +186,7 @@ export function replayEvent(event: RegistryEvent, state: ModelState, config: Mod
         branch,
         force: draft.forced === true,
         reason: draft.reason,
+        canary: draft.type === 'canary' ? draft.weight : undefined,
       });
       return plan.kind === 'unchanged' ? null : plan.event;
     }
@@ -226,21 +216,6 @@ export function replayEvent(event: RegistryEvent, state: ModelState, config: Mod
     }
     case 'deprecate':
       return state.versions.get(draft.version)?.deprecated === true ? null : draft;
-    case 'canary': {
-      const plan = planPromotion(state, {
-        model: draft.model,
-        config,
-        version: draft.version,
-        env: draft.env,
-        actor: draft.actor,
-        at: draft.at,
-        branch,
-        force: draft.forced === true,
-        reason: draft.reason,
-        canary: draft.weight,
-      });
-      return plan.kind === 'unchanged' ? null : plan.event;
-    }
     default:
       return null;
   }

@@ -5,10 +5,10 @@
 import { usageError, verdictError } from '../errors.js';
 import { flattenMetrics, type GateResult } from '../gates/index.js';
 import type { Project } from '../project.js';
-import { publishSettings } from '../pipeline/publish.js';
+import { appendProjectEvent } from '../pipeline/publish.js';
 import { assertEnvironment, matchesPattern, planCanaryVerdict, planPromotion, planRollback, type CanaryMetrics, type CanaryVerdict } from './decide.js';
 import type { ApproveEvent, CanaryEvent, DeprecateEvent, PromoteEvent, RegisterEvent, RegistryEvent, RollbackEvent } from './events.js';
-import { appendEvent, loadModel, readAllEvents } from './log.js';
+import { loadModel, readAllEvents } from './log.js';
 import { parseModelRef, resolveRef } from './refs.js';
 import type { ModelState } from './state.js';
 
@@ -44,19 +44,13 @@ export async function promote(project: Project, refText: string, env: string, op
   const [actor, branch] = await Promise.all([project.actor(), git.branch()]);
   let outcome: PromoteResult = { model, version, env, event: null, unchanged: true, gates: [] };
   try {
-    const appended = await appendEvent(project.registry, model, {
-      git,
-      shownRoot: project.ctx.cwd,
-      onWarning: project.ctx.warn,
-      push: await publishSettings(project, options.push),
-      build: (state) => {
-        const plan = planPromotion(state, { model, config, version, env, actor, at: project.ctx.clock().toISOString(), branch, force: options.force === true, reason: options.reason, canary: options.canary });
-        if (plan.kind === 'unchanged') throw new Unchanged();
-        outcome = { ...outcome, gates: plan.gates };
-        for (const o of plan.overridden) project.ctx.warn(`forced past: ${o}`);
-        return plan.event;
-      },
-    });
+    const appended = await appendProjectEvent(project, model, (state) => {
+      const plan = planPromotion(state, { model, config, version, env, actor, at: project.ctx.clock().toISOString(), branch, force: options.force === true, reason: options.reason, canary: options.canary });
+      if (plan.kind === 'unchanged') throw new Unchanged();
+      outcome = { ...outcome, gates: plan.gates };
+      for (const o of plan.overridden) project.ctx.warn(`forced past: ${o}`);
+      return plan.event;
+    }, options.push);
     outcome = { ...outcome, version: appended.event.version, event: appended.event as PromoteEvent | CanaryEvent, unchanged: false };
   } catch (error) {
     if (!(error instanceof Unchanged)) throw error;
@@ -81,24 +75,17 @@ export async function rollback(project: Project, model: string, env: string, opt
   if (options.reason === undefined || options.reason.trim() === '') {
     throw usageError('E_REASON', 'rollback needs --reason TEXT: the registry records why', { hint: `e.g. mlship rollback ${model} --env ${env} --reason "p95 latency regression"` });
   }
-  const git = await project.git();
   const actor = await project.actor();
-  const appended = await appendEvent(project.registry, model, {
-    git,
-    shownRoot: project.ctx.cwd,
-    onWarning: project.ctx.warn,
-    push: await publishSettings(project, options.push),
-    build: (state) =>
-      planRollback(state, {
-        model,
-        config,
-        env,
-        to: options.to === undefined ? undefined : resolveRef(state, options.to, config.environments),
-        reason: options.reason,
-        actor,
-        at: project.ctx.clock().toISOString(),
-      }),
-  });
+  const appended = await appendProjectEvent(project, model, (state) =>
+    planRollback(state, {
+      model,
+      config,
+      env,
+      to: options.to === undefined ? undefined : resolveRef(state, options.to, config.environments),
+      reason: options.reason,
+      actor,
+      at: project.ctx.clock().toISOString(),
+    }), options.push);
   const event = appended.event as RollbackEvent;
   return { model, env, version: event.version, from: event.from, event };
 }
@@ -107,46 +94,32 @@ export async function approve(project: Project, refText: string, env: string, op
   const { model, version } = await resolveModelRef(project, refText, true);
   const [, config] = project.model(model);
   assertEnvironment(config, model, env);
-  const git = await project.git();
   const actor = await project.actor();
   const policy = config.policy[env];
-  const appended = await appendEvent(project.registry, model, {
-    git,
-    shownRoot: project.ctx.cwd,
-    onWarning: project.ctx.warn,
-    push: await publishSettings(project, options.push),
-    build: (state) => {
-      const target = state.versions.get(version);
-      if (target === undefined) throw usageError('E_UNKNOWN_VERSION', `${model} has no version ${version}`);
-      const reasons: string[] = [];
-      if (policy?.approvers !== undefined && !policy.approvers.some((p) => matchesPattern(actor, p))) reasons.push(`${actor} is not an approver for ${env} (${policy.approvers.join(', ')})`);
-      if ((target.approvals.get(env) ?? []).includes(actor)) reasons.push(`${actor} already approved v${version} for ${env}`);
-      if (target.deprecated) reasons.push(`v${version} is deprecated`);
-      if (state.environments.get(env)?.current === version) reasons.push(`v${version} is already live in ${env}`);
-      if (reasons.length > 0) throw verdictError('E_APPROVAL_REFUSED', `approval refused: ${reasons.join('; ')}`);
-      return { type: 'approve', model, version, at: project.ctx.clock().toISOString(), actor, env, ...(options.comment !== undefined ? { comment: options.comment } : {}) };
-    },
-  });
+  const appended = await appendProjectEvent(project, model, (state) => {
+    const target = state.versions.get(version);
+    if (target === undefined) throw usageError('E_UNKNOWN_VERSION', `${model} has no version ${version}`);
+    const reasons: string[] = [];
+    if (policy?.approvers !== undefined && !policy.approvers.some((p) => matchesPattern(actor, p))) reasons.push(`${actor} is not an approver for ${env} (${policy.approvers.join(', ')})`);
+    if ((target.approvals.get(env) ?? []).includes(actor)) reasons.push(`${actor} already approved v${version} for ${env}`);
+    if (target.deprecated) reasons.push(`v${version} is deprecated`);
+    if (state.environments.get(env)?.current === version) reasons.push(`v${version} is already live in ${env}`);
+    if (reasons.length > 0) throw verdictError('E_APPROVAL_REFUSED', `approval refused: ${reasons.join('; ')}`);
+    return { type: 'approve', model, version, at: project.ctx.clock().toISOString(), actor, env, ...(options.comment !== undefined ? { comment: options.comment } : {}) };
+  }, options.push);
   return { model, version, env, event: appended.event as ApproveEvent };
 }
 
 export async function deprecate(project: Project, refText: string, options: WriteOptions & { reason?: string }): Promise<{ model: string; version: number; event: DeprecateEvent }> {
   const { model, version } = await resolveModelRef(project, refText, true);
   if (options.reason === undefined || options.reason.trim() === '') throw usageError('E_REASON', 'deprecate needs --reason TEXT');
-  const git = await project.git();
   const actor = await project.actor();
-  const appended = await appendEvent(project.registry, model, {
-    git,
-    shownRoot: project.ctx.cwd,
-    onWarning: project.ctx.warn,
-    push: await publishSettings(project, options.push),
-    build: (state) => {
-      if (state.versions.get(version)?.deprecated === true) throw verdictError('E_DEPRECATED', `${model} v${version} is already deprecated`);
-      const liveIn = [...state.environments].filter(([, e]) => e.current === version).map(([env]) => env);
-      if (liveIn.length > 0) project.ctx.warn(`${model} v${version} is still live in ${liveIn.join(', ')}: roll it back there`);
-      return { type: 'deprecate', model, version, at: project.ctx.clock().toISOString(), actor, reason: (options.reason as string).trim() };
-    },
-  });
+  const appended = await appendProjectEvent(project, model, (state) => {
+    if (state.versions.get(version)?.deprecated === true) throw verdictError('E_DEPRECATED', `${model} v${version} is already deprecated`);
+    const liveIn = [...state.environments].filter(([, e]) => e.current === version).map(([env]) => env);
+    if (liveIn.length > 0) project.ctx.warn(`${model} v${version} is still live in ${liveIn.join(', ')}: roll it back there`);
+    return { type: 'deprecate', model, version, at: project.ctx.clock().toISOString(), actor, reason: (options.reason as string).trim() };
+  }, options.push);
   return { model, version, event: appended.event as DeprecateEvent };
 }
 
@@ -256,7 +229,6 @@ export async function verifyCanary(
   options: WriteOptions & { auto?: boolean; reason?: string },
 ): Promise<{ model: string } & CanaryVerdict & { appended: RegistryEvent | null }> {
   const [, config] = project.model(model);
-  const git = await project.git();
   const actor = await project.actor();
   const plan = (state: ModelState) => planCanaryVerdict(state, { model, config, env, live, auto: options.auto === true, actor, at: project.ctx.clock().toISOString(), reason: options.reason });
   if (options.auto !== true) {
@@ -264,15 +236,9 @@ export async function verifyCanary(
     return { model, ...plan(state), appended: null };
   }
   let verdict: CanaryVerdict | undefined;
-  const appended = await appendEvent(project.registry, model, {
-    git,
-    shownRoot: project.ctx.cwd,
-    onWarning: project.ctx.warn,
-    push: await publishSettings(project, options.push),
-    build: (state) => {
-      verdict = plan(state);
-      return verdict.event as NonNullable<CanaryVerdict['event']>;
-    },
-  });
+  const appended = await appendProjectEvent(project, model, (state) => {
+    verdict = plan(state);
+    return verdict.event as NonNullable<CanaryVerdict['event']>;
+  }, options.push);
   return { model, ...(verdict as CanaryVerdict), appended: appended.event };
 }

@@ -3,6 +3,7 @@
  * Nothing else is stored. Semantic problems (a promotion of a version never registered…) are
  * collected, not thrown, so `verify` can report them with their line numbers.
  */
+import type { Baseline } from '../gates/index.js';
 import type { RegisterEvent, RegistryEvent } from './events.js';
 
 export interface VersionState {
@@ -212,4 +213,15 @@ export function previousLive(state: ModelState, env: string): number | undefined
     if (v !== e.current && state.versions.get(v)?.deprecated !== true) return v;
   }
   return undefined;
+}
+
+/** What is live in each environment, for `vs:` gates. */
+export function baselinesOf(state: ModelState): Record<string, Baseline | undefined> {
+  const out: Record<string, Baseline | undefined> = {};
+  for (const [env, e] of state.environments) {
+    if (e.current === null) continue;
+    const version = state.versions.get(e.current);
+    if (version !== undefined) out[env] = { version: e.current, metrics: version.register.metrics };
+  }
+  return out;
 }
