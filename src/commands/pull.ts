@@ -31,7 +31,7 @@ export const handle: Handler = async ({ args, options }, { ctx, project }) => {
       if (!isInside(base, dest) || dest === base) {
         throw integrityError('E_PATH', `artifact '${artifact}' of ${model} v${version} has the path ${JSON.stringify(record.path)}, which leaves ${base}`, { hint: 'the registry event is damaged or hostile; nothing was written' });
       }
-      const files = await pullArtifact(store, record.kind, record.digest, dest, (n) => progress.add(n));
+      const files = await pullArtifact(store, record.kind, record.digest, dest, (n) => progress.add(n), base);
       written[artifact] = { path: dest, digest: record.digest, files };
     }
   } finally {

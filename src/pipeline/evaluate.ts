@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { isAbsolute, join, relative } from 'node:path';
 import { usageError } from '../errors.js';
 import { evaluateGates, type Baseline, type GateResult, type Metrics } from '../gates/index.js';
-import { isInside } from '../paths.js';
+import { isInside, resolveInside } from '../paths.js';
 import type { Project } from '../project.js';
 import { loadModel } from '../registry/log.js';
 import { baselinesOf } from '../registry/state.js';
@@ -81,7 +81,9 @@ export async function evaluateModel(project: Project, model: string, options: Ev
   const runner = await createRunner(evaluate.runner);
   const info = await runner.run(plan, { log: project.ctx.log, signal: project.ctx.signal, processEnv: project.ctx.env });
 
-  const metricsFile = join(outputsDir, evaluate.metrics);
+  // resolveInside follows links: a metrics file that is a symlink out of the outputs folder (the
+  // evaluation pointing at a host file) is refused before it is read.
+  const metricsFile = resolveInside(outputsDir, evaluate.metrics, project.loaded.where(['models', model, 'evaluate', 'metrics']));
   let metrics = await readMetrics(metricsFile, relative(project.ctx.cwd, metricsFile));
   let builtin: BuiltinSummary | undefined;
   if (predictions !== undefined) {

@@ -295,12 +295,13 @@ export async function withRegistryLock<T>(location: RegistryLocation, onWarning:
 /** Read, build, append, commit — the caller holds the lock. */
 export async function appendLocked(location: RegistryLocation, model: string, options: Omit<AppendOptions, 'push'>): Promise<Omit<AppendResult, 'pushed'>> {
   const loaded = await loadModel(location, model, options.shownRoot);
+  const last = (await segmentFiles(location.dir, model)).pop();
+  if (last !== undefined) await commitPending(options.git, last, options.shownRoot, options.onWarning);
   const draft = options.build(loaded.state);
   if (draft.model !== model) throw usageError('E_MODEL', `event for ${draft.model} appended to ${model}`);
   const event = { ...draft, seq: loaded.count + 1, prev: loaded.lastDigest } as RegistryEvent;
   const line = `${serializeEvent(event)}\n`;
   const file = loaded.active.file;
-  await assertExtendsHead(options.git, file, options.shownRoot);
 
   await mkdir(location.dir, { recursive: true });
   const handle = await open(file, 'a');
@@ -326,25 +327,37 @@ export async function appendLocked(location: RegistryLocation, model: string, op
 }
 
 /**
- * The file about to be appended must extend its committed version: the chain cannot see an edit of
- * the last line, or a deleted file, but git can — and a write on top would commit it.
+ * The last registry file must extend its committed version: the chain cannot see an edit of the
+ * last line, or a deleted file, but git can — and a write on top would commit it. Lines beyond HEAD
+ * that extend it (an interrupted write) are committed first.
  */
-async function assertExtendsHead(git: Git, file: string, shownRoot: string): Promise<void> {
+async function commitPending(git: Git, file: string, shownRoot: string, onWarning: ((m: string) => void) | undefined): Promise<void> {
   const path = relative(git.root, file).split('\\').join('/');
-  const committed = await git.show('HEAD', path);
-  if (committed === undefined) return;
+  const committed = (await git.show('HEAD', path)) ?? '';
   const current = await readText(file);
   const line = firstDivergence(committed, current);
-  if (line === undefined) return;
   const shown = relative(shownRoot, file);
-  throw integrityError('E_HISTORY', current === '' ? `${shown} is in the last commit but missing from the working copy` : `${shown}:${line}: the working copy rewrites line ${line} of the last commit`, {
-    hint: `registry files only grow: restore it (git checkout -- ${shown}) and run the command again`,
-  });
+  if (line !== undefined) {
+    throw integrityError('E_HISTORY', current === '' ? `${shown} is in the last commit but missing from the working copy` : `${shown}:${line}: the working copy rewrites line ${line} of the last commit`, {
+      hint: `registry files only grow: restore it (git checkout -- ${shown}) and run the command again`,
+    });
+  }
+  if (current.length === committed.length) return;
+  // Whole, chained lines beyond HEAD: an earlier command was stopped between its append and its
+  // commit (the chain was checked by loadModel). Record them first, under a message that says so.
+  const pending = current.slice(committed.length).split('\n').filter((l) => l !== '').length;
+  onWarning?.(`${shown}: committing ${pending} event(s) that an interrupted command appended but did not commit`);
+  await git.commitPaths([path], `mlship: record ${pending} event(s) left uncommitted in ${path.split('/').pop() ?? path}`);
 }
 
 /** Lock, read, build, append, commit, and with `push` publish. Returns the event as it finally landed. */
 export async function appendEvent(location: RegistryLocation, model: string, options: AppendOptions): Promise<AppendResult> {
   return withRegistryLock(location, options.onWarning, async () => {
+    // Know where a push would go before anything is written (a detached HEAD has nowhere).
+    if (options.push !== undefined) await options.git.pushTarget();
+    else if ((await options.git.branch()) === null) {
+      options.onWarning?.('HEAD is detached: the registry commit is on no branch; check out a branch before you push it');
+    }
     const appended = await appendLocked(location, model, options);
     if (options.push === undefined) return { ...appended, pushed: false };
     const { publishRegistry } = await import('./publish.js');

@@ -26,8 +26,8 @@ export function resolveRef(state: ModelState, ref: string, environments: readonl
   const model = state.model;
   if (/^v?\d+$/.test(ref)) {
     const version = Number(ref.replace(/^v/, ''));
-    if (!state.versions.has(version)) {
-      throw usageError('E_UNKNOWN_VERSION', `${model} has no version ${version}${state.latest === null ? ' (nothing is registered yet)' : ` (versions 1 to ${state.latest})`}`, {
+    if (!Number.isSafeInteger(version) || !state.versions.has(version)) {
+      throw usageError('E_UNKNOWN_VERSION', `${model} has no version ${ref.replace(/^v/, '')}${state.latest === null ? ' (nothing is registered yet)' : ` (versions 1 to ${state.latest})`}`, {
         hint: state.latest === null ? "register one with 'mlship run'" : `see 'mlship history ${model}'`,
       });
     }

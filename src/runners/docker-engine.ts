@@ -223,9 +223,19 @@ function contextDockerEndpoint(meta: unknown): { host: string; skipTlsVerify: bo
   return { host: docker.Host, skipTlsVerify: skip };
 }
 
-/** Drops a password from `ssh://user:pass@host` so the address can be printed. */
-function redact(address: string): string {
-  return address.replace(/^([a-z]+:\/\/[^:@/]+):[^@/]*@/i, '$1:***@');
+/**
+ * Drops a password from `ssh://user:pass@host` so the address can be printed. The userinfo ends at
+ * the last `@` before the host (a password may itself hold `/`, `:` or `@`).
+ */
+export function redact(address: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/i.exec(address);
+  if (scheme === null) return address;
+  const rest = scheme[2] as string;
+  const at = rest.lastIndexOf('@');
+  if (at < 0) return address;
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  return colon < 0 ? address : `${scheme[1]}${userinfo.slice(0, colon)}:***@${rest.slice(at + 1)}`;
 }
 
 const badHost = (raw: string, why: string) =>

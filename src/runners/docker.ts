@@ -381,13 +381,7 @@ async function runContainer(engine: Engine, endpoint: EngineEndpoint, container:
         stop();
       }, plan.timeoutMs);
     }
-    let statusCode: number;
-    try {
-      const result = (await container.wait()) as { StatusCode?: number };
-      statusCode = result.StatusCode ?? -1;
-    } catch (error) {
-      throw engineError(error, endpoint, 'wait for the evaluation container');
-    }
+    const statusCode = await waitForExit(container, streamDone, endpoint);
     if (timer !== undefined) clearTimeout(timer);
     await kill;
     // The attach stream ends when the container's output closes; a stuck one must not hang mlship.
@@ -406,6 +400,44 @@ async function runContainer(engine: Engine, endpoint: EngineEndpoint, container:
     io.signal?.removeEventListener('abort', onAbort);
     if (attached instanceof Duplex) attached.destroy();
   }
+}
+
+/**
+ * The container's exit code. `wait` alone is not enough: when the connection to the engine drops,
+ * docker-modem may never settle it (and with nothing else pending, Node exits 13 with no word). Once
+ * the output stream has ended, the engine is asked directly every 2 s; an engine that no longer
+ * answers is an environment error (exit 3).
+ */
+async function waitForExit(container: Container, streamDone: Promise<void>, endpoint: EngineEndpoint): Promise<number> {
+  let settled = false;
+  const waited = (container.wait() as Promise<{ StatusCode?: number }>).then(
+    (result) => {
+      settled = true;
+      return { ok: true as const, code: result.StatusCode ?? -1 };
+    },
+    (error: unknown) => {
+      settled = true;
+      return { ok: false as const, error };
+    },
+  );
+  await Promise.race([waited, streamDone]);
+  while (!settled) {
+    await Promise.race([waited, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+    if (settled) break;
+    let running: boolean;
+    let exitCode: number;
+    try {
+      const state = await container.inspect();
+      running = state.State.Running === true;
+      exitCode = state.State.ExitCode ?? -1;
+    } catch (error) {
+      throw engineError(error, endpoint, 'wait for the evaluation container (the connection to the engine was lost)');
+    }
+    if (!running) return exitCode;
+  }
+  const outcome = await waited;
+  if (!outcome.ok) throw engineError(outcome.error, endpoint, 'wait for the evaluation container');
+  return outcome.code;
 }
 
 /** Removes the container whatever happened; a failure here is reported, never allowed to mask the outcome. */
