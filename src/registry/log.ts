@@ -345,9 +345,14 @@ async function commitPending(git: Git, file: string, shownRoot: string, onWarnin
   if (current.length === committed.length) return;
   // Whole, chained lines beyond HEAD: an earlier command was stopped between its append and its
   // commit (the chain was checked by loadModel). Record them first, under a message that says so.
-  const pending = current.slice(committed.length).split('\n').filter((l) => l !== '').length;
-  onWarning?.(`${shown}: committing ${pending} event(s) that an interrupted command appended but did not commit`);
-  await git.commitPaths([path], `mlship: record ${pending} event(s) left uncommitted in ${path.split('/').pop() ?? path}`);
+  const pending = current
+    .slice(committed.length)
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as RegistryEvent);
+  onWarning?.(`${shown}: committing ${pending.length} event(s) that an interrupted command appended but did not commit`);
+  const subject = pending.length === 1 ? commitMessage(pending[0] as RegistryEvent) : `mlship: record ${pending.length} events (seq ${pending[0]?.seq}-${pending[pending.length - 1]?.seq})`;
+  await git.commitPaths([path], `${subject}\n\nRecorded by a later mlship command: the command that appended ${pending.length === 1 ? 'it' : 'them'} was interrupted before its commit.`);
 }
 
 /** Lock, read, build, append, commit, and with `push` publish. Returns the event as it finally landed. */
