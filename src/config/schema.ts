@@ -129,7 +129,13 @@ export const Evaluate = z
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'), z.string()).default({}),
     timeout: Duration.optional(),
     // docker runner
-    image: z.string().min(1).optional(),
+    image: z
+      .string()
+      .regex(
+        /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/,
+        "expected an image reference such as 'python:3.12-slim' or 'registry.example.com/team/eval@sha256:…'",
+      )
+      .optional(),
     pull: z.enum(['missing', 'always', 'never']).default('missing'),
     network: z.string().min(1).default('none'),
     resources: z.strictObject({ memory: size.optional(), cpus: z.number().positive().optional(), pids: z.number().int().positive().optional() }).optional(),
