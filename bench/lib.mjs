@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 export const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..');
 export const DATA = join(here, '.data');
-export const MLSHIP = join(root, 'bin', 'mlship');
+/** The CLI under test: bench/run.mjs points this at a frozen copy of the build (see there). */
+export const MLSHIP = process.env.MLSHIP_BENCH_BIN ?? join(root, 'bin', 'mlship');
 export const NODE = process.execPath;
 const HAS_GNU_TIME = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%U', 'true'], { stdio: 'ignore' }).status === 0;
 export const IO_PROBE = join(here, 'io-probe.mjs');

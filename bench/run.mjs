@@ -14,7 +14,7 @@
  * Each part has its own flags (documented in the header of bench/<part>.mjs): run it alone to use them.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import os from 'node:os';
 import { join, relative } from 'node:path';
@@ -96,6 +96,20 @@ function buildIfStale() {
   }
 }
 
+/**
+ * Freeze the build: other work on this checkout may rebuild dist/ while a part runs (a half-written
+ * dist/ fails with "does not provide an export named …"). The parts run a copy under bench/.data/app
+ * (bin/, dist/, package.json, templates/, and node_modules as a link) through MLSHIP_BENCH_BIN.
+ */
+function freezeBuild() {
+  const app = join(here, '.data', 'app');
+  rmSync(app, { recursive: true, force: true });
+  mkdirSync(app, { recursive: true });
+  for (const name of ['bin', 'dist', 'templates', 'package.json']) if (existsSync(join(root, name))) cpSync(join(root, name), join(app, name), { recursive: true });
+  symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
+  return join(app, 'bin', 'mlship');
+}
+
 /* ---------- the summary: one row per figure, from each part's results ---------- */
 
 const r2 = (x) => (typeof x === 'number' ? Math.round(x * 100) / 100 : x);
@@ -175,6 +189,7 @@ if (unknown.length > 0) {
 const ran = {};
 if (!args.summary) {
   buildIfStale();
+  const frozen = freezeBuild();
   for (const part of PARTS.filter((p) => wanted === undefined || wanted.includes(p.name))) {
     const reason = await part.requires();
     if (reason !== undefined) {
@@ -186,7 +201,7 @@ if (!args.summary) {
     const note = part.note?.();
     console.log(`\n== ${part.name}: node bench/${part.name}.mjs ${argv.join(' ')} (load average ${os.loadavg()[0].toFixed(2)})${note ? `\n   ${note}` : ''}`);
     const started = performance.now();
-    const r = spawnSync(process.execPath, [join(here, `${part.name}.mjs`), ...argv], { cwd: root, stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [join(here, `${part.name}.mjs`), ...argv], { cwd: root, stdio: 'inherit', env: { ...process.env, MLSHIP_BENCH_BIN: frozen } });
     const seconds = Math.round((performance.now() - started) / 100) / 10;
     // A part that ran to the end but whose target was missed may exit 1 (docker.mjs): its results still count.
     const wrote = existsSync(join(here, 'results', `${part.name}.json`)) && statSync(join(here, 'results', `${part.name}.json`)).mtimeMs >= Date.now() - seconds * 1000 - 1000;
