@@ -63,9 +63,11 @@ const gitFailure = (what: string, error: unknown) => {
 export async function openGit(cwd: string): Promise<Git> {
   let git: SimpleGit;
   let root: string;
+  let gitDir: string;
   try {
     git = simpleGit({ baseDir: cwd, maxConcurrentProcesses: 4, trimmed: false });
-    root = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
+    // One process for both: the git dir is where in-progress operations leave their markers.
+    [root, gitDir] = (await git.raw(['rev-parse', '--show-toplevel', '--absolute-git-dir'])).trim().split('\n').map((l) => l.trim()) as [string, string];
   } catch (error) {
     const message = messageOf(error);
     if (/not a git repository/i.test(message)) {
@@ -104,12 +106,8 @@ export async function openGit(cwd: string): Promise<Git> {
       ['CHERRY_PICK_HEAD', 'a cherry-pick', 'git cherry-pick --continue` or `git cherry-pick --abort'],
       ['REVERT_HEAD', 'a revert', 'git revert --continue` or `git revert --abort'],
     ];
-    const out = await quiet(['rev-parse', ...markers.flatMap(([name]) => ['--git-path', name])]);
-    if (out === undefined) return;
-    const paths = out.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-    for (const [i, [, what, way]] of markers.entries()) {
-      const path = paths[i];
-      if (path !== undefined && existsSync(isAbsolute(path) ? path : join(root, path))) {
+    for (const [name, what, way] of markers) {
+      if (existsSync(join(gitDir, name))) {
         throw usageError('E_GIT_BUSY', `the repository is in the middle of ${what}: a registry commit now would become part of it (and be lost if it is aborted)`, {
           hint: `finish it or abort it (\`${way}\`), then run the command again; nothing was recorded`,
         });
@@ -140,7 +138,8 @@ export async function openGit(cwd: string): Promise<Git> {
       try {
         // --only: commit just these paths even when the user has other changes staged;
         // --no-verify: the registry was validated by mlship itself a moment ago.
-        await git.raw(['commit', '--quiet', '--no-verify', '--only', '-m', message, '--', ...paths]);
+        // No automatic gc or maintenance after a registry commit: an incident rollback must not wait for it.
+        await git.raw(['-c', 'gc.auto=0', '-c', 'maintenance.auto=false', 'commit', '--quiet', '--no-verify', '--only', '-m', message, '--', ...paths]);
       } catch (error) {
         const text = messageOf(error);
         if (/Please tell me who you are|user\.email|empty ident/i.test(text)) {

@@ -102,12 +102,13 @@ interface SealedFile {
 }
 
 interface Snapshot {
-  format: 2;
+  format: 3;
   files: SealedFile[];
   count: number;
   lastDigest: string | null;
   latest: number | null;
-  versions: [number, { digest: string; file: string | null; line: number; deprecated: boolean; promotedTo: string[]; approvals: [string, string[]][] }][];
+  /** [version, digest, file (null: none), line, deprecated, promotedTo, approvals]: tuples keep a large snapshot small. */
+  versions: [number, string, string | null, number, 0 | 1, string[], [string, string[]][]][];
   environments: [string, EnvironmentState][];
   last: RegistryEvent | null;
 }
@@ -117,7 +118,10 @@ const snapshotFile = (location: RegistryLocation, model: string) => join(locatio
 /** Lines of registry files read for lazily loaded register events, per process. */
 const lineCache = new Map<string, string[]>();
 
-function lazyVersion(dir: string, v: Snapshot['versions'][number][1], version: number): VersionState {
+type SnapshotVersion = Snapshot['versions'][number];
+
+function lazyVersion(dir: string, raw: SnapshotVersion, version: number): VersionState {
+  const v = { digest: raw[1], file: raw[2], line: raw[3], deprecated: raw[4] === 1, promotedTo: raw[5], approvals: raw[6] };
   let register: RegisterEvent | undefined;
   return {
     version,
@@ -148,16 +152,16 @@ async function readSnapshot(location: RegistryLocation, model: string, files: st
   } catch {
     return undefined;
   }
-  if (snapshot.format !== 2 || snapshot.files.length === 0 || snapshot.files.length >= files.length) return undefined;
+  if (snapshot.format !== 3 || snapshot.files.length === 0 || snapshot.files.length >= files.length) return undefined;
   for (const [i, sealed] of snapshot.files.entries()) {
     if (join(location.dir, sealed.name) !== files[i]) return undefined;
     const s = await stat(files[i] as string).catch(() => undefined);
     if (s === undefined || s.size !== sealed.size || s.mtimeMs !== sealed.mtimeMs || s.ino !== sealed.ino) return undefined;
   }
-  const versions = new LazyVersions<Snapshot['versions'][number][1]>((version, raw) => lazyVersion(location.dir, raw, version));
-  for (const [version, v] of snapshot.versions) versions.addRaw(version, v);
+  const versions = new LazyVersions<SnapshotVersion>((version, raw) => lazyVersion(location.dir, raw, version));
+  for (const raw of snapshot.versions) versions.addRaw(raw[0], raw);
   const state: ModelState = { ...emptyState(model), latest: snapshot.latest, last: snapshot.last, versions };
-  for (const [version, v] of snapshot.versions) if (v.deprecated) state.deprecated.add(version);
+  for (const raw of snapshot.versions) if (raw[4] === 1) state.deprecated.add(raw[0]);
   for (const [env, e] of snapshot.environments) state.environments.set(env, e);
   return { snapshot, state };
 }
@@ -165,15 +169,12 @@ async function readSnapshot(location: RegistryLocation, model: string, files: st
 /** The snapshot of a state, built as plain data (the state goes on changing afterwards). */
 function buildSnapshot(files: SealedFile[], count: number, lastDigest: string | null, state: ModelState): Snapshot {
   return {
-    format: 2,
+    format: 3,
     files,
     count,
     lastDigest,
     latest: state.latest,
-    versions: [...state.versions].map(([version, v]) => [
-      version,
-      { digest: v.digest, file: v.source?.file ?? null, line: v.source?.line ?? 0, deprecated: v.deprecated, promotedTo: [...v.promotedTo], approvals: [...v.approvals] },
-    ]),
+    versions: [...state.versions].map(([version, v]): SnapshotVersion => [version, v.digest, v.source?.file ?? null, v.source?.line ?? 0, v.deprecated ? 1 : 0, [...v.promotedTo], [...v.approvals]]),
     environments: [...state.environments].map(([env, e]) => [env, { ...e, stack: [...e.stack] }]),
     last: state.last,
   };

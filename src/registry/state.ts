@@ -129,6 +129,17 @@ export function envState(state: ModelState, env: string): EnvironmentState {
   return e;
 }
 
+/**
+ * How far back `rollback` (without --to) can go: the last STACK_LIMIT live versions of an
+ * environment are remembered. Bounded so the state of a long-lived registry stays small.
+ */
+export const STACK_LIMIT = 50;
+
+function pushLive(env: EnvironmentState, version: number): void {
+  env.stack.push(version);
+  if (env.stack.length > STACK_LIMIT) env.stack.splice(0, env.stack.length - STACK_LIMIT);
+}
+
 /** Apply one event. Returns a problem when the event does not make sense in this state. */
 export function applyEvent(state: ModelState, event: RegistryEvent, source?: { file: string; line: number }): string | undefined {
   state.last = event;
@@ -145,7 +156,7 @@ export function applyEvent(state: ModelState, event: RegistryEvent, source?: { f
     case 'promote': {
       const env = envState(state, event.env);
       env.canary = null;
-      env.stack.push(event.version);
+      pushLive(env, event.version);
       env.current = event.version;
       env.since = event.seq;
       env.sinceAt = event.at;
@@ -165,7 +176,7 @@ export function applyEvent(state: ModelState, event: RegistryEvent, source?: { f
       // Pop back to the target when it is on the stack; an explicit older target is pushed.
       const at = env.stack.lastIndexOf(event.version, env.stack.length - 2);
       if (at >= 0) env.stack.length = at + 1;
-      else env.stack.push(event.version);
+      else pushLive(env, event.version);
       env.current = event.version;
       env.since = event.seq;
       env.sinceAt = event.at;

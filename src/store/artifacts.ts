@@ -3,8 +3,8 @@
  * A directory is a tree object: canonical JSON `{"entries":[{path,digest,size,mode}…]}` sorted by path;
  * its digest is the tree object's digest (DESIGN.md "The artifact store").
  */
-import { lstat, mkdir, readdir, realpath, stat } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { integrityError, usageError } from '../errors.js';
 import { isInside } from '../paths.js';
@@ -58,26 +58,33 @@ export const canonicalTree = (entries: TreeEntry[]): Buffer =>
 
 /** Every regular file below `dir`, as `/`-separated relative paths, refusing links that leave `root`. */
 async function listFiles(dir: string, root: string, what: string): Promise<{ rel: string; full: string; stats: Stats }[]> {
+  // Synchronous on purpose: for 10,000 files, one awaited lstat after another costs several times
+  // more than the same calls made directly (measured in bench/push-local.mjs).
   const out: { rel: string; full: string; stats: Stats }[] = [];
-  const realRoot = await realpath(root);
-  const walk = async (current: string, prefix: string): Promise<void> => {
-    const names = (await readdir(current)).sort();
+  const realRoot = realpathSync(root);
+  const walk = (current: string, prefix: string): void => {
+    const names = readdirSync(current).sort();
     for (const name of names) {
       const full = join(current, name);
       const rel = prefix === '' ? name : `${prefix}/${name}`;
-      let stats = await lstat(full);
+      let stats = lstatSync(full);
       if (stats.isSymbolicLink()) {
-        const target = await realpath(full).catch(() => undefined);
+        let target: string | undefined;
+        try {
+          target = realpathSync(full);
+        } catch {
+          target = undefined;
+        }
         if (target === undefined || !isInside(realRoot, target)) {
           throw usageError('E_PATH', `${what}: '${rel}' is a symbolic link that leads outside the repository`, { hint: 'replace the link with the file itself' });
         }
-        stats = await stat(full);
+        stats = statSync(full);
       }
-      if (stats.isDirectory()) await walk(full, rel);
+      if (stats.isDirectory()) walk(full, rel);
       else if (stats.isFile()) out.push({ rel, full, stats });
     }
   };
-  await walk(dir, '');
+  walk(dir, '');
   return out;
 }
 
