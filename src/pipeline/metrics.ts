@@ -10,11 +10,10 @@ const MAX_METRICS_BYTES = 16 * 1024 * 1024;
 /** Nesting deeper than this is not a metrics document (and would exhaust the stack later). */
 const MAX_DEPTH = 32;
 
+/** Text shown in a message, cut short (a hostile file may hold megabytes). */
+const short = (text: string): string => (text.length > 80 ? `${text.slice(0, 77)}...` : text);
 /** A value shown in a message: JSON, cut short. */
-const preview = (value: unknown): string => {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-};
+const preview = (value: unknown): string => short(JSON.stringify(value) ?? String(value));
 
 /** Pure: validate parsed JSON as a metrics document; returns the problem or the metrics. */
 export function validateMetrics(value: unknown, shown: string): Metrics {
@@ -25,13 +24,13 @@ export function validateMetrics(value: unknown, shown: string): Metrics {
   }
   const walk = (object: Record<string, unknown>, prefix: string, depth: number): void => {
     if (depth > MAX_DEPTH) {
-      throw usageError('E_METRICS', `${shown}: metrics nested more than ${MAX_DEPTH} levels deep (at '${preview(prefix)}')`, { hint: 'metric names are dotted paths: keep the nesting shallow' });
+      throw usageError('E_METRICS', `${shown}: metrics nested more than ${MAX_DEPTH} levels deep (at '${short(prefix)}')`, { hint: 'metric names are dotted paths: keep the nesting shallow' });
     }
     for (const [key, v] of Object.entries(object)) {
       const name = prefix === '' ? key : `${prefix}.${key}`;
       if (typeof v === 'number') {
         if (Number.isFinite(v)) continue;
-        throw usageError('E_METRICS', `${shown}: metric '${preview(name)}' is not finite (it overflows a 64-bit number)`, {
+        throw usageError('E_METRICS', `${shown}: metric '${short(name)}' is not finite (it overflows a 64-bit number)`, {
           hint: 'every metric must be a finite number; leave out a metric that cannot be computed',
         });
       }
@@ -39,7 +38,7 @@ export function validateMetrics(value: unknown, shown: string): Metrics {
         walk(v as Record<string, unknown>, name, depth + 1);
         continue;
       }
-      throw usageError('E_METRICS', `${shown}: metric '${preview(name)}' is ${preview(v)}, not a number`, {
+      throw usageError('E_METRICS', `${shown}: metric '${short(name)}' is ${preview(v)}, not a number`, {
         hint: 'every metric must be a finite number (nested objects are allowed); fix the evaluation script',
       });
     }
@@ -77,9 +76,9 @@ export async function readMetricsDocument(file: string, shown: string): Promise<
     const named = /"((?:[^"\\]|\\.)*)"\s*:\s*(NaN|-?Infinity)\b/.exec(text);
     const nonFinite = named === null ? /\b(NaN|-?Infinity)\b/.exec(text) : null;
     const message =
-      named !== null ? `${shown}: metric '${preview(named[1]).replace(/^"|"$/g, '')}' is ${named[2]}, which is not a number JSON allows`
+      named !== null ? `${shown}: metric '${short(named[1] ?? '')}' is ${named[2]}, which is not a number JSON allows`
       : nonFinite !== null ? `${shown}: contains ${nonFinite[1]}, which is not a number JSON allows`
-      : `${shown}: not valid JSON (${preview((error as Error).message).replace(/^"|"$/g, '')})`;
+      : `${shown}: not valid JSON (${short((error as Error).message)})`;
     throw usageError('E_METRICS', message, {
       hint: named !== null || nonFinite !== null ? 'a metric that cannot be computed should be left out (a gate on it then fails with a clear reason)' : 'the metrics file must be one JSON object',
     });

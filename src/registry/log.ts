@@ -296,8 +296,9 @@ export async function withRegistryLock<T>(location: RegistryLocation, onWarning:
 /** Read, build, append, commit — the caller holds the lock. */
 export async function appendLocked(location: RegistryLocation, model: string, options: Omit<AppendOptions, 'push'>): Promise<Omit<AppendResult, 'pushed'>> {
   const loaded = await loadModel(location, model, options.shownRoot);
-  const last = (await segmentFiles(location.dir, model)).pop();
-  if (last !== undefined) await commitPending(options.git, last, options.shownRoot, options.onWarning);
+  // The last file on disk — or, when there is none, the first one, which HEAD may still have.
+  const last = (await segmentFiles(location.dir, model)).pop() ?? loaded.active.file;
+  await commitPending(options.git, last, options.shownRoot, options.onWarning);
   const draft = options.build(loaded.state);
   if (draft.model !== model) throw usageError('E_MODEL', `event for ${draft.model} appended to ${model}`);
   const event = { ...draft, seq: loaded.count + 1, prev: loaded.lastDigest } as RegistryEvent;
