@@ -103,5 +103,7 @@ export const handle: Handler = async ({ options }, { project, ctx, output }) => 
     ...problems.map((x) => `  ${c.red('✗')} ${x.message}`),
     ...(checks.length > 0 ? renderCheckSummary(c, checks) : []),
   ];
-  return { json: { ok: exitCode === 0, config: shown, problems, checks }, human: lines.join('\n'), exitCode };
+  // Scripts read `error` on every exit >= 2; the full list stays in `problems`.
+  const error = exitCode >= 2 ? { error: { code: problems.find((x) => x.exitCode === exitCode)?.code ?? 'E_VALIDATE', message: problems.map((x) => x.message).join('\n'), hint: 'fix the problems listed, then run mlship validate again' } } : {};
+  return { json: { ok: exitCode === 0, config: shown, problems, checks, ...error }, human: lines.join('\n'), exitCode };
 };

@@ -58,7 +58,14 @@ export const handle: Handler = async ({ options }, { project, ctx }) => {
     ? [`ok: ${report.models.length} registry file(s), ${events} event(s), ${report.commits} commit(s) of history${options['store'] === true ? `, ${objects} object(s) re-hashed` : ''}`]
     : report.problems.map((pr) => `${pr.file}${pr.line !== null ? `:${pr.line}` : ''}: ${pr.code}: ${pr.message}`);
   return {
-    json: { ok, problems: report.problems, models: report.models.map((m) => ({ model: m.model, file: m.file, events: m.events })), commits: report.commits, ...(options['store'] === true ? { objects } : {}) },
+    json: {
+      ok,
+      ...(ok ? {} : { error: { code: report.problems[0]?.code ?? 'E_VERIFY', message: lines.join('\n'), hint: 'restore the registry from git (or the store from a good copy); see problems' } }),
+      problems: report.problems,
+      models: report.models.map((m) => ({ model: m.model, file: m.file, events: m.events })),
+      commits: report.commits,
+      ...(options['store'] === true ? { objects } : {}),
+    },
     human: lines.join('\n'),
     exitCode: ok ? 0 : report.problems.some((pr) => pr.code === 'E_REV') && report.problems.length === 1 ? ExitCode.usage : ExitCode.integrity,
   };
