@@ -7,16 +7,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { git, mlship, nodeProject, tempRepo } from './helpers/cli.js';
+import { addBareRemote, git, mlship, nodeProject, tempRepo } from './helpers/cli.js';
 import { parseLog } from '../src/registry/chain.js';
 
 describe('concurrent writers in separate clones', () => {
   it('8 clones registering and promoting at once all land, in one unbroken chain', async () => {
     const origin = tempRepo({ files: nodeProject({ accuracy: 0.9 }) });
-    const bare = mkdtempSync(join(tmpdir(), 'mlship-bare-'));
-    git(bare, 'init', '-q', '--bare', '-b', 'main');
-    git(origin.dir, 'remote', 'add', 'origin', bare);
-    git(origin.dir, 'push', '-q', '-u', 'origin', 'main');
+    const bare = addBareRemote(origin);
     // v1, live in staging, so half of the clones can promote it while the others register.
     expect((await origin.run(['run', '--push'])).code).toBe(0);
     expect((await origin.run(['promote', 'm@1', '--to', 'staging', '--push'])).code).toBe(0);
@@ -70,10 +67,7 @@ describe('concurrent writers in separate clones', () => {
 
   it('a promotion that no longer passes its policy on the new tip is refused, not forced in', async () => {
     const repo = tempRepo({ files: nodeProject({ accuracy: 0.9 }, '    policy:\n      production: { requires: staging }\n') });
-    const bare = mkdtempSync(join(tmpdir(), 'mlship-bare-'));
-    git(bare, 'init', '-q', '--bare', '-b', 'main');
-    git(repo.dir, 'remote', 'add', 'origin', bare);
-    git(repo.dir, 'push', '-q', '-u', 'origin', 'main');
+    const bare = addBareRemote(repo);
     expect((await repo.run(['run', '--push'])).code).toBe(0);
     expect((await repo.run(['promote', 'm@1', '--to', 'staging', '--push'])).code).toBe(0);
     const other = mkdtempSync(join(tmpdir(), 'mlship-other-'));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { git, mlship, nodeProject, tempRepo } from './helpers/cli.js';
+import { addBareRemote, git, mlship, nodeProject, tempRepo } from './helpers/cli.js';
 import { lineDigest } from '../src/registry/chain.js';
 
 const POLICY = `    policy:
@@ -79,10 +79,7 @@ describe('promotion policy and approvals', () => {
 describe('verify --since', () => {
   it('catches a force-pushed rewrite of the registry against the previous remote state', async () => {
     const repo = tempRepo({ files: nodeProject({ accuracy: 0.9 }) });
-    const bare = mkdtempSync(join(tmpdir(), 'mlship-bare-'));
-    git(bare, 'init', '-q', '--bare', '-b', 'main');
-    git(repo.dir, 'remote', 'add', 'origin', bare);
-    git(repo.dir, 'push', '-q', '-u', 'origin', 'main');
+    const bare = addBareRemote(repo);
     expect((await repo.run(['run', '--push'])).code).toBe(0);
     expect((await repo.run(['promote', 'm@1', '--to', 'staging', '--push'])).code).toBe(0);
     const before = git(repo.dir, 'rev-parse', 'origin/main').trim();
