@@ -102,13 +102,22 @@ interface SealedFile {
 }
 
 interface Snapshot {
-  format: 3;
+  format: 4;
   files: SealedFile[];
   count: number;
   lastDigest: string | null;
   latest: number | null;
-  /** [version, digest, file (null: none), line, deprecated, promotedTo, approvals]: tuples keep a large snapshot small. */
-  versions: [number, string, string | null, number, 0 | 1, string[], [string, string[]][]][];
+  /**
+   * Columnar (index = version - 1), so a registry of many versions parses into a few packed arrays:
+   * where each version's register event is (index into `files`, 1-based line).
+   */
+  registerFile: number[];
+  registerLine: number[];
+  deprecated: number[];
+  /** Environment -> every version ever live there. */
+  promoted: [string, number[]][];
+  /** [version, environment, actors]. */
+  approvals: [number, string, string[]][];
   environments: [string, EnvironmentState][];
   last: RegistryEvent | null;
 }
@@ -118,31 +127,60 @@ const snapshotFile = (location: RegistryLocation, model: string) => join(locatio
 /** Lines of registry files read for lazily loaded register events, per process. */
 const lineCache = new Map<string, string[]>();
 
-type SnapshotVersion = Snapshot['versions'][number];
+function readLine(dir: string, file: string, line: number): string {
+  const path = join(dir, file);
+  let lines = lineCache.get(path);
+  if (lines === undefined) {
+    lines = readFileSync(path, 'utf8').split('\n');
+    lineCache.set(path, lines);
+  }
+  return lines[line - 1] as string;
+}
 
-function lazyVersion(dir: string, raw: SnapshotVersion, version: number): VersionState {
-  const v = { digest: raw[1], file: raw[2], line: raw[3], deprecated: raw[4] === 1, promotedTo: raw[5], approvals: raw[6] };
-  let register: RegisterEvent | undefined;
-  return {
-    version,
-    digest: v.digest,
-    source: v.file === null ? undefined : { file: v.file, line: v.line },
-    deprecated: v.deprecated,
-    promotedTo: new Set(v.promotedTo),
-    approvals: new Map(v.approvals),
-    get register(): RegisterEvent {
-      if (register === undefined) {
-        const path = join(dir, v.file as string);
-        let lines = lineCache.get(path);
-        if (lines === undefined) {
-          lines = readFileSync(path, 'utf8').split('\n');
-          lineCache.set(path, lines);
-        }
-        register = JSON.parse(lines[v.line - 1] as string) as RegisterEvent;
-      }
-      return register;
-    },
+/** Versions restored from a snapshot: built on first use, their register event read on first use. */
+function snapshotVersions(dir: string, snapshot: Snapshot): LazyVersions<number> {
+  const deprecated = new Set(snapshot.deprecated);
+  // Each list is in ascending order: a binary search answers "was v live in env" without building sets.
+  const includes = (sorted: number[], v: number): boolean => {
+    let lo = 0;
+    let hi = sorted.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const x = sorted[mid] as number;
+      if (x === v) return true;
+      if (x < v) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
   };
+  const approvals = new Map<number, [string, string[]][]>();
+  for (const [version, env, actors] of snapshot.approvals) {
+    const list = approvals.get(version);
+    if (list === undefined) approvals.set(version, [[env, actors]]);
+    else list.push([env, actors]);
+  }
+  const versions = new LazyVersions<number>((version) => {
+    const i = version - 1;
+    const file = snapshot.files[snapshot.registerFile[i] as number]?.name as string;
+    const line = snapshot.registerLine[i] as number;
+    let register: RegisterEvent | undefined;
+    const load = (): RegisterEvent => (register ??= JSON.parse(readLine(dir, file, line)) as RegisterEvent);
+    return {
+      version,
+      get digest(): string {
+        return load().digest;
+      },
+      get register(): RegisterEvent {
+        return load();
+      },
+      source: { file, line },
+      deprecated: deprecated.has(version),
+      promotedTo: new Set(snapshot.promoted.filter(([, list]) => includes(list, version)).map(([env]) => env)),
+      approvals: new Map(approvals.get(version) ?? []),
+    };
+  });
+  for (let v = 1; v <= snapshot.registerLine.length; v++) versions.addRaw(v, v);
+  return versions;
 }
 
 async function readSnapshot(location: RegistryLocation, model: string, files: string[]): Promise<{ snapshot: Snapshot; state: ModelState } | undefined> {
@@ -152,29 +190,46 @@ async function readSnapshot(location: RegistryLocation, model: string, files: st
   } catch {
     return undefined;
   }
-  if (snapshot.format !== 3 || snapshot.files.length === 0 || snapshot.files.length >= files.length) return undefined;
+  if (snapshot.format !== 4 || snapshot.files.length === 0 || snapshot.files.length > files.length) return undefined;
   for (const [i, sealed] of snapshot.files.entries()) {
     if (join(location.dir, sealed.name) !== files[i]) return undefined;
     const s = await stat(files[i] as string).catch(() => undefined);
     if (s === undefined || s.size !== sealed.size || s.mtimeMs !== sealed.mtimeMs || s.ino !== sealed.ino) return undefined;
   }
-  const versions = new LazyVersions<SnapshotVersion>((version, raw) => lazyVersion(location.dir, raw, version));
-  for (const raw of snapshot.versions) versions.addRaw(raw[0], raw);
-  const state: ModelState = { ...emptyState(model), latest: snapshot.latest, last: snapshot.last, versions };
-  for (const raw of snapshot.versions) if (raw[4] === 1) state.deprecated.add(raw[0]);
+  const state: ModelState = { ...emptyState(model), latest: snapshot.latest, last: snapshot.last, versions: snapshotVersions(location.dir, snapshot) };
+  for (const v of snapshot.deprecated) state.deprecated.add(v);
   for (const [env, e] of snapshot.environments) state.environments.set(env, e);
   return { snapshot, state };
 }
 
 /** The snapshot of a state, built as plain data (the state goes on changing afterwards). */
 function buildSnapshot(files: SealedFile[], count: number, lastDigest: string | null, state: ModelState): Snapshot {
+  const fileIndex = new Map(files.map((f, i) => [f.name, i]));
+  const registerFile: number[] = [];
+  const registerLine: number[] = [];
+  const promoted = new Map<string, number[]>();
+  const approvals: Snapshot['approvals'] = [];
+  for (const [version, v] of state.versions) {
+    registerFile[version - 1] = fileIndex.get(v.source?.file ?? '') ?? -1;
+    registerLine[version - 1] = v.source?.line ?? 0;
+    for (const env of v.promotedTo) {
+      const list = promoted.get(env);
+      if (list === undefined) promoted.set(env, [version]);
+      else list.push(version);
+    }
+    for (const [env, actors] of v.approvals) approvals.push([version, env, [...actors]]);
+  }
   return {
-    format: 3,
+    format: 4,
     files,
     count,
     lastDigest,
     latest: state.latest,
-    versions: [...state.versions].map(([version, v]): SnapshotVersion => [version, v.digest, v.source?.file ?? null, v.source?.line ?? 0, v.deprecated ? 1 : 0, [...v.promotedTo], [...v.approvals]]),
+    registerFile,
+    registerLine,
+    deprecated: [...state.deprecated],
+    promoted: [...promoted],
+    approvals,
     environments: [...state.environments].map(([env, e]) => [env, { ...e, stack: [...e.stack] }]),
     last: state.last,
   };
@@ -205,7 +260,8 @@ export async function loadModel(location: RegistryLocation, model: string, shown
   const sealed: SealedFile[] = cached?.snapshot.files ?? [];
   const problems: Problem[] = [];
   const segmentLimit = location.segmentLines ?? SEGMENT_LINES;
-  let lines = 0;
+  // When the snapshot covers every file, the last one is full: the next event opens a new file.
+  let lines = sealed.length === files.length ? (sealed[sealed.length - 1]?.lines ?? 0) : 0;
   let snapshot: Snapshot | undefined;
   for (const [i, file] of files.entries()) {
     if (i < sealed.length) continue;
@@ -218,13 +274,16 @@ export async function loadModel(location: RegistryLocation, model: string, shown
     });
     lines = log.lines.length;
     start = { seq: start.seq + log.lines.length, prev: log.lastDigest };
-    if (i < files.length - 1) {
-      if (log.lines.length !== segmentLimit) {
-        problems.push({ file: name, line: log.lines.length, message: `has ${log.lines.length} events, but a registry file is only followed by the next one when it holds ${segmentLimit}` });
-      }
+    const last = i === files.length - 1;
+    if (!last && log.lines.length !== segmentLimit) {
+      problems.push({ file: name, line: log.lines.length, message: `has ${log.lines.length} events, but a registry file is only followed by the next one when it holds ${segmentLimit}` });
+    }
+    // A full file never changes again, even the last one: it joins the snapshot.
+    if (!last || log.lines.length === segmentLimit) {
       const s = await stat(file);
       sealed.push({ name, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, lines: log.lines.length });
-      if (i === files.length - 2) snapshot = buildSnapshot(sealed, start.seq - 1, start.prev, state);
+      // The snapshot is of the state after the last full file (the one before the last, or the last).
+      if (i >= files.length - 2) snapshot = buildSnapshot(sealed, start.seq - 1, start.prev, state);
     }
   }
   if (problems.length > 0) throw damaged(problems, shownRoot, location.dir);
