@@ -15,6 +15,7 @@ import { familyOf, isNumericFamily, sqlTypeOf, typedColumn, type ColumnType, typ
 import { openDataset, queryDataset, type DataColumn, type Dataset } from './source.js';
 import { ident, literal, num, str } from './sql.js';
 import type { CheckContext, CheckFailure, CheckResult } from './types.js';
+import { columnMissing } from './failures.js';
 
 /** How many failing examples a failure carries. */
 export const MAX_EXAMPLES = 5;
@@ -169,17 +170,7 @@ async function compile(engine: Engine, ds: Dataset, name: string, check: CheckCo
   const byName = new Map(ds.columns.map((c) => [c.name, c]));
   const found = ds.columns.map((c) => c.name);
   const configured = Object.keys(check.columns ?? {});
-  const missing = (column: string): CheckFailure => ({
-    dataset: ds.path,
-    column,
-    rule: 'column.missing',
-    expected: 'present',
-    observed: found,
-    failing: 0,
-    examples: [],
-    rows: [],
-    message: `${column}: no such column in ${ds.path} (columns: ${found.join(', ')})`,
-  });
+
   const out: Compiled = { rules: [], static: [], derived: [] };
   const aliases = new Map<string, string>();
   const taken = new Set(found);
@@ -197,7 +188,7 @@ async function compile(engine: Engine, ds: Dataset, name: string, check: CheckCo
   const absent = new Set<string>();
   const need = (column: string) => {
     if (byName.has(column)) return true;
-    if (!absent.has(column)) out.static.push(missing(column));
+    if (!absent.has(column)) out.static.push(columnMissing(ds.path, column, found));
     absent.add(column);
     return false;
   };

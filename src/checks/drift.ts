@@ -22,6 +22,7 @@ import { hashFile } from '../store/hash.js';
 import { openStatCache } from '../store/stat-cache.js';
 import { environmentError, MlshipError } from '../errors.js';
 import type { CheckContext, CheckFailure, CheckResult } from './types.js';
+import { columnMissing } from './failures.js';
 
 const OTHER = '(other)';
 const MISSING = '(missing)';
@@ -60,7 +61,7 @@ export async function runDriftCheck(engine: Engine, name: string, drift: DriftCh
     const present = new Set(reference.columns.map((c) => c.name));
     const absent = request.columns.filter((c) => !present.has(c));
     if (absent.length > 0 && request.explicit) {
-      for (const column of absent) failures.push(missing(drift.reference, column, reference.columns.map((c) => c.name)));
+      for (const column of absent) failures.push(columnMissing(drift.reference, column, reference.columns.map((c) => c.name)));
     }
     sketch = await buildSketch(engine, reference, digest, { ...request, columns: request.columns.filter((c) => present.has(c)) }, where);
     for (const column of absent) if (!request.explicit) sketch.skipped[column] = 'not in the reference';
@@ -73,7 +74,7 @@ export async function runDriftCheck(engine: Engine, name: string, drift: DriftCh
   const compared = plans(requested).filter((p) => {
     if (!sketch?.columns[p.name]) return false;
     if (!currentNames.has(p.name)) {
-      failures.push(missing(drift.current, p.name, current.columns.map((c) => c.name)));
+      failures.push(columnMissing(drift.current, p.name, current.columns.map((c) => c.name)));
       return false;
     }
     return true;
@@ -157,17 +158,6 @@ async function digestOf(full: string, path: string, ctx: CheckContext): Promise<
   }
 }
 
-const missing = (dataset: string, column: string, found: string[]): CheckFailure => ({
-  dataset,
-  column,
-  rule: 'column.missing',
-  expected: 'present',
-  observed: found,
-  failing: 0,
-  examples: [],
-  rows: [],
-  message: `${column}: no such column in ${dataset} (columns: ${found.join(', ')})`,
-});
 
 const entries = (value: Plain | undefined): { key: Plain; value: Plain }[] =>
   Array.isArray(value) ? value.filter((e): e is { key: Plain; value: Plain } => e !== null && typeof e === 'object' && !Array.isArray(e)) : [];

@@ -70,15 +70,9 @@ export interface TempRepo {
   run(args: string[], env?: Record<string, string | undefined>): Promise<CliResult>;
 }
 
-/** A fresh git repository; `from` copies a folder into it first (the example by default: none). */
-export function tempRepo(options: { from?: string; files?: Record<string, string>; commit?: boolean } = {}): TempRepo {
-  const dir = mkdtempSync(join(tmpdir(), 'mlship-e2e-'));
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'config', 'user.email', 'test@example.com');
-  git(dir, 'config', 'user.name', 'Test');
-  git(dir, 'config', 'commit.gpgsign', 'false');
-  if (options.from !== undefined) cpSync(options.from, dir, { recursive: true, filter: (src) => !src.includes('__pycache__') && !src.includes(`${join('.mlship', 'store')}`) && !src.includes(`${join('.mlship', 'cache')}`) });
-  const repo: TempRepo = {
+/** The TempRepo handle of an existing repository folder. */
+export function repoAt(dir: string): TempRepo {
+  return {
     dir,
     write(path, content) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
@@ -91,6 +85,17 @@ export function tempRepo(options: { from?: string; files?: Record<string, string
     },
     run: (args, env) => mlship(args, { cwd: dir, env }),
   };
+}
+
+/** A fresh git repository; `from` copies a folder into it first (the example by default: none). */
+export function tempRepo(options: { from?: string; files?: Record<string, string>; commit?: boolean } = {}): TempRepo {
+  const dir = mkdtempSync(join(tmpdir(), 'mlship-e2e-'));
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'user.email', 'test@example.com');
+  git(dir, 'config', 'user.name', 'Test');
+  git(dir, 'config', 'commit.gpgsign', 'false');
+  if (options.from !== undefined) cpSync(options.from, dir, { recursive: true, filter: (src) => !src.includes('__pycache__') && !src.includes(`${join('.mlship', 'store')}`) && !src.includes(`${join('.mlship', 'cache')}`) });
+  const repo = repoAt(dir);
   for (const [path, content] of Object.entries(options.files ?? {})) repo.write(path, content);
   if (options.commit !== false) repo.commitAll('initial');
   return repo;

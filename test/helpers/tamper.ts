@@ -4,12 +4,12 @@
  * wrote nothing; and the tools an attacker would use on a registry file (edit a line, re-chain the rest).
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { expect } from 'vitest';
-import { baseEnv, git, mlship, type CliResult, type TempRepo } from './cli.js';
+import { baseEnv, git, mlship, repoAt, type CliResult, type TempRepo } from './cli.js';
 
 /** Every file below `dir` (relative paths, sorted); [] when `dir` does not exist. */
 export function listFiles(dir: string): string[] {
@@ -122,17 +122,5 @@ export function rechain(lines: string[], fromLine: number): string[] {
 export function copyRepo(from: string): TempRepo {
   const dir = mkdtempSync(join(tmpdir(), 'mlship-tamper-'));
   cpSync(from, dir, { recursive: true, verbatimSymlinks: true });
-  return {
-    dir,
-    write(path, content) {
-      mkdirSync(dirname(join(dir, path)), { recursive: true });
-      writeFileSync(join(dir, path), content);
-    },
-    read: (path) => readFileSync(join(dir, path), 'utf8'),
-    commitAll(message = 'update') {
-      git(dir, 'add', '-A');
-      git(dir, 'commit', '-q', '--allow-empty', '-m', message);
-    },
-    run: (args, env) => mlship(args, { cwd: dir, env }),
-  };
+  return repoAt(dir);
 }
