@@ -706,8 +706,10 @@ class S3ArtifactStore implements S3Store {
           if (attempt === 1) return false;
           return (await this.head(digest, 'complete upload of')) !== undefined;
         }
-        // A retry after a completion whose answer was lost: the upload is gone, the object is there.
-        if (attempt > 1 && isNotFound(error)) {
+        // A retry after a completion whose answer was lost: the upload is gone and the object is there.
+        // Servers answer that retry differently (404 NoSuchUpload on AWS, a 500 on s3rver), so any
+        // failed retry asks whether the object exists before it counts as a failure.
+        if (attempt > 1) {
           const existing = await this.head(digest, 'complete upload of');
           if (existing !== undefined && existing.size === size) return true;
         }
