@@ -29,6 +29,8 @@ const commands = {
   node: { cmd: NODE, argv: ['-e', '0'], cwd: EXAMPLE },
   version: { cmd: NODE, argv: [MLSHIP, '--version'], cwd: EXAMPLE },
   validate: { cmd: NODE, argv: [MLSHIP, 'validate', '--no-data'], cwd: EXAMPLE },
+  // The same without the config cache (.mlship/cache/config): yaml and zod loaded and run every time.
+  validateParse: { cmd: NODE, argv: [MLSHIP, 'validate', '--no-data'], cwd: EXAMPLE, env: { MLSHIP_CONFIG_CACHE: 'off' } },
 };
 const loadBefore = load();
 let median;
@@ -38,7 +40,7 @@ if (has('hyperfine') && !args['no-hyperfine']) {
   tool = 'hyperfine';
   const out = join(DATA, 'startup-hyperfine.json');
   const argv = ['--shell=none', '--style', 'none', '--warmup', '3', '--runs', String(RUNS), '--export-json', out];
-  for (const [name, c] of Object.entries(commands)) argv.push('-n', name, [c.cmd, ...c.argv].join(' '));
+  for (const [name, c] of Object.entries(commands)) argv.push('-n', name, [...Object.entries(c.env ?? {}).map(([k, x]) => `env ${k}=${x}`), c.cmd, ...c.argv].join(' '));
   const r = spawnSync('hyperfine', argv, { cwd: EXAMPLE, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error('hyperfine failed');
   const results = JSON.parse(readFileSync(out, 'utf8')).results;
@@ -53,11 +55,13 @@ if (has('hyperfine') && !args['no-hyperfine']) {
 const loadAfter = load();
 const v = median.version / median.node;
 const val = median.validate / median.node;
+const parse = median.validateParse / median.node;
 const rows = [
   row('mlship --version', fmtS(median.version), `node -e 0 ${fmtS(median.node)}`, v, '≤ 1.5×', v <= 1.5),
   row('mlship validate --no-data (examples/churn)', fmtS(median.validate), `node -e 0 ${fmtS(median.node)}`, val, '≤ 2.5×', val <= 2.5),
+  row('  the same, MLSHIP_CONFIG_CACHE=off (parse)', fmtS(median.validateParse), `node -e 0 ${fmtS(median.node)}`, parse, '–', '(config changed since the last run)'),
 ];
-await writeResult('startup', { machine: { ...machine(), loadavgBefore: loadBefore, loadavgAfter: loadAfter }, tool, medianSeconds: median, cpuSeconds: cpu, rows, commands: { version: 'node bin/mlship --version', validate: 'cd <copy of examples/churn> && node bin/mlship validate --no-data', baseline: 'node -e 0' } });
+await writeResult('startup', { machine: { ...machine(), loadavgBefore: loadBefore, loadavgAfter: loadAfter }, tool, medianSeconds: median, cpuSeconds: cpu, rows, commands: { version: 'node bin/mlship --version', validate: 'cd <copy of examples/churn> && node bin/mlship validate --no-data', validateParse: 'MLSHIP_CONFIG_CACHE=off node bin/mlship validate --no-data', baseline: 'node -e 0' } });
 printRows(`startup (${tool})`, rows, loadBefore, loadAfter);
 console.log('  results: bench/results/startup.json');
 if (existsSync(EXAMPLE)) rmSync(EXAMPLE, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { commands, type CommandDef } from './commands/index.js';
 import type { CommandResult } from './commands/types.js';
+import type { Project } from './project.js';
 import { ExitCode, MlshipError, isMlshipError } from './errors.js';
 
 export interface CliIO {
@@ -98,13 +99,13 @@ async function execute(def: CommandDef, args: (string | string[] | undefined)[],
       debug: output.debug,
       progress: output.progress,
     };
-    let project: ReturnType<typeof openProject> | undefined;
+    let project: Promise<Project> | undefined;
     const { handle } = await def.load();
     let result: CommandResult;
     try {
       result = await handle({ args, options }, { ctx, output, project: () => (project ??= openProject(ctx)) });
     } finally {
-      await project?.close();
+      await (await project?.catch(() => undefined))?.close();
     }
     if (output.json) output.document(result.json);
     else if (result.human !== '') output.print(result.human);

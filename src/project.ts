@@ -7,7 +7,8 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { usageError } from './errors.js';
 import { closest } from './config/suggest.js';
-import { findConfig, readConfig, type LoadedConfig } from './config/load.js';
+import { loadConfig } from './config/cache.js';
+import { findConfig, type LoadedConfig } from './config/file.js';
 import type { ModelConfig } from './config/schema.js';
 import type { Git } from './git/index.js';
 import { resolveActor } from './registry/actor.js';
@@ -65,8 +66,11 @@ function segmentSetting(env: Env): { segmentLines?: number } {
   return { segmentLines: n };
 }
 
-export function openProject(ctx: Context): Project {
-  const loaded = readConfig(findConfig(ctx.cwd, ctx.configFile), ctx.cwd);
+/** `MLSHIP_CONFIG_CACHE=off`: parse mlship.yaml every time (to measure, or to rule the cache out). */
+const configCacheSetting = (env: Env): boolean => !['off', '0', 'false', 'no'].includes((env['MLSHIP_CONFIG_CACHE'] ?? '').toLowerCase());
+
+export async function openProject(ctx: Context): Promise<Project> {
+  const loaded = await loadConfig(findConfig(ctx.cwd, ctx.configFile), ctx.cwd, { cache: configCacheSetting(ctx.env) });
   const root = loaded.root;
   const cacheDir = join(root, '.mlship', 'cache');
   const registryDir = resolveInside(root, loaded.config.registry, loaded.where(['registry']));

@@ -25,7 +25,7 @@ export const handle: Handler = async ({ args, options }, { project, ctx, output 
       throw usageError('E_METRICS', `${shown}: expected an object under '${key}'`, { hint: 'write {"stable": {"error_rate": 0.01}, "canary": {"error_rate": 0.012}}' });
     }
   }
-  const p = project();
+  const p = await project();
   const [model] = p.model(args[1] as string | undefined);
   const reason = optionString(options, 'reason');
   const verdict = await verifyCanary(p, model, env, { stable: doc['stable'] as Metrics, canary: doc['canary'] as Metrics }, {

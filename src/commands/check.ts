@@ -7,7 +7,7 @@ import { reportTargets, withAnnotations, writeReports } from './reports.js';
 import type { Handler } from './types.js';
 
 export const handle: Handler = async ({ args, options }, { project, output, ctx }) => {
-  const p = project();
+  const p = await project();
   const given = (args[0] as string[] | undefined) ?? [];
   const targets = reportTargets(options, ctx.cwd, ctx.env);
   const results = await runNamedChecks(p, given.length > 0 ? given : Object.keys(p.loaded.config.checks));

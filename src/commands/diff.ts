@@ -13,7 +13,7 @@ export const handle: Handler = async ({ args, options }, { project, output, ctx 
   const md = options['md'] === true;
   if (md && output.json) throw usageError('E_USAGE', '--md and --json cannot be combined', { hint: 'use --md for Markdown on stdout, --json for a JSON document, --report FILE for a Markdown file' });
   const targets = reportTargets(options, ctx.cwd, ctx.env, { junit: false });
-  const result = await diff(project(), args[0] as string, args[1] as string);
+  const result = await diff(await project(), args[0] as string, args[1] as string);
   // A diff has no verdict: no annotations, but the Markdown goes to --report and the job summary.
   await writeReports(targets, { markdown: () => renderDiffReport(result) });
   if (md) return { json: result, human: renderDiffReport(result).trimEnd(), exitCode: 0 };

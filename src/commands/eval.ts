@@ -8,7 +8,7 @@ import { environmentMetrics, gateWhere, reportTargets, withAnnotations, writeRep
 import { optionString, type Handler } from './types.js';
 
 export const handle: Handler = async ({ args, options }, { project, output, ctx }) => {
-  const p = project();
+  const p = await project();
   const [model] = p.model(args[0] as string | undefined);
   const runner = optionString(options, 'runner') as 'local' | 'docker' | undefined;
   const targets = reportTargets(options, ctx.cwd, ctx.env);

@@ -1,7 +1,7 @@
 /** `mlship hash PATH...`: "sha256:<hex>  PATH", like sha256sum; a directory prints its tree digest. */
 import { dirname, join, resolve } from 'node:path';
 import { usageError } from '../errors.js';
-import { findConfig } from '../config/load.js';
+import { findConfig } from '../config/file.js';
 import { hashArtifact } from '../store/artifacts.js';
 import { workersSetting } from '../store/hash-workers.js';
 import { noStatCache, openStatCache, type StatCache } from '../store/stat-cache.js';

@@ -24,7 +24,7 @@ const describe = (e: RegistryEvent): string => {
 };
 
 export const handle: Handler = async ({ args, options }, { project }) => {
-  const result = await history(project(), args[0] as string, optionString(options, 'env'));
+  const result = await history(await project(), args[0] as string, optionString(options, 'env'));
   const rows = result.events.map((e) => [String(e.seq), e.at, e.type, e.actor, describe(e)]);
   return { json: result, human: rows.length === 0 ? `${result.model}: no events yet` : table(rows).join('\n'), exitCode: 0 };
 };

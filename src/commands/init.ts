@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
 import { closest } from '../config/suggest.js';
-import { CONFIG_FILE } from '../config/load.js';
+import { CONFIG_FILE } from '../config/file.js';
 import { optionString, type Handler } from './types.js';
 
 const TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));

@@ -10,7 +10,7 @@ export const handle: Handler = async ({ args, options }, { project }) => {
   const canaryText = optionString(options, 'canary');
   const canary = canaryText === undefined ? undefined : Number(canaryText.replace(/%$/, ''));
   if (canary !== undefined && !Number.isFinite(canary)) throw usageError('E_USAGE', `--canary takes a percentage, got '${canaryText}'`, { hint: 'e.g. --canary 10' });
-  const result = await promote(project(), args[0] as string, env, {
+  const result = await promote(await project(), args[0] as string, env, {
     force: options['force'] === true,
     push: options['push'] === true,
     ...(reason === undefined ? {} : { reason }),

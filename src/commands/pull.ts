@@ -13,7 +13,7 @@ import { pullArtifact } from '../store/artifacts.js';
 import { optionString, type Handler } from './types.js';
 
 export const handle: Handler = async ({ args, options }, { ctx, project }) => {
-  const p = project();
+  const p = await project();
   const { model: name, ref } = parseModelRef(args[0] as string);
   const [model, config] = p.model(name);
   const { state } = await loadModel(p.registry, model, ctx.cwd);

@@ -8,7 +8,7 @@ import { publishRegistry } from '../registry/publish.js';
 import type { Handler } from './types.js';
 
 export const handle: Handler = async (_input, { project, ctx }) => {
-  const p = project();
+  const p = await project();
   const git = await p.git();
   const settings = await publishSettings(p, true);
   const target = await git.pushTarget();

@@ -4,7 +4,7 @@ import { shortDigest, table } from '../output/render.js';
 import type { Handler } from './types.js';
 
 export const handle: Handler = async ({ args }, { project }) => {
-  const p = project();
+  const p = await project();
   const [model] = p.model(args[0] as string | undefined);
   const result = await pushModel(p, model);
   const rows = Object.entries(result.artifacts).map(([name, a]) => [name, a.path, shortDigest(a.digest), `${a.size} B`, a.uploaded ? 'stored' : 'already stored']);

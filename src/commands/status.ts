@@ -4,7 +4,7 @@ import { shortDigest, table } from '../output/render.js';
 import type { Handler } from './types.js';
 
 export const handle: Handler = async ({ args }, { project }) => {
-  const result = await status(project(), args[0] as string | undefined);
+  const result = await status(await project(), args[0] as string | undefined);
   const rows: string[][] = [['MODEL', 'LATEST', 'ENV', 'LIVE', 'DIGEST', 'SINCE']];
   for (const m of result.models) {
     const envs = Object.entries(m.environments);

@@ -12,7 +12,7 @@ export interface CommandInput {
 export interface CommandEnv {
   ctx: Context;
   /** Opens the project (reads mlship.yaml) on first call. */
-  project(): Project;
+  project(): Promise<Project>;
   output: Output;
 }
 

@@ -53,7 +53,7 @@ async function stagedRegistryProblems(p: Project): Promise<Problem[]> {
 }
 
 export const handle: Handler = async ({ options }, { project, ctx, output }) => {
-  const p = project();
+  const p = await project();
   const problems: Problem[] = [];
   const collect = async (work: () => Promise<unknown>) => {
     try {

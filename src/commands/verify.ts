@@ -40,7 +40,7 @@ async function verifyObjects(store: ArtifactStore, events: { file: string; event
 }
 
 export const handle: Handler = async ({ options }, { project, ctx }) => {
-  const p = project();
+  const p = await project();
   const git = await p.git();
   const since = optionString(options, 'since');
   const report = await verifyRegistry({ location: p.registry, shownRoot: ctx.cwd, git, ...(since === undefined ? {} : { since }) });

@@ -1,20 +1,15 @@
 /**
- * Read, then parse: `readConfig` does the I/O, `parseConfig` is pure and reports every problem at
- * once as `mlship.yaml:LINE:COL key.path: message`, with a "did you mean" for unknown keys.
+ * The parser: `parseConfig` is pure and reports every problem at once as
+ * `mlship.yaml:LINE:COL key.path: message`, with a "did you mean" for unknown keys. A valid config
+ * comes with the position of every node, so later errors can point into the file without the
+ * document (and a cached config needs neither yaml nor zod: cache.ts).
  */
-import { readFileSync } from 'node:fs';
-import { basename, dirname, relative, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { MlshipError, usageError } from '../errors.js';
+import { formatKeyPath, pathKey, whereFrom, type KeyPath, type Positions } from './file.js';
 import { Config } from './schema.js';
 import { closest } from './suggest.js';
-
-export const CONFIG_FILE = 'mlship.yaml';
-
-/** A key path into the YAML document: object keys and array indexes. */
-export type KeyPath = readonly (string | number)[];
 
 export interface ConfigProblem {
   file: string;
@@ -24,64 +19,11 @@ export interface ConfigProblem {
   message: string;
 }
 
-export interface LoadedConfig {
-  config: Config;
-  /** Absolute path of the config file. */
-  file: string;
-  /** Absolute project root: the folder holding the config file. Every path is resolved inside it. */
-  root: string;
-  /** `mlship.yaml:12:5 models.churn.gates[1].min` for a key path, to point later errors at the config. */
-  where(path: KeyPath): string;
-}
-
-/** Limits that keep a hostile file from exhausting memory (alias bombs, huge documents). */
+/** Limit that keeps a hostile file from exhausting memory (alias bombs). */
 const MAX_ALIASES = 1000;
-const MAX_BYTES = 4 * 1024 * 1024;
-
-export const formatKeyPath = (path: KeyPath): string =>
-  path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out === '' ? String(key) : `${out}.${String(key)}`), '');
 
 export const formatProblem = (p: ConfigProblem): string =>
   `${p.file}:${p.line}:${p.col}${p.path === '' ? '' : ` ${p.path}`}: ${p.message}`;
-
-/** Find the config: `-c FILE` relative to cwd, else mlship.yaml in cwd or the nearest parent. */
-export function findConfig(cwd: string, explicit: string | undefined): string {
-  if (!existsSync(cwd)) throw usageError('E_CWD', `the folder ${cwd} does not exist`, { hint: 'check the -C/--cwd argument' });
-  if (explicit !== undefined) {
-    const file = resolve(cwd, explicit);
-    if (!existsSync(file)) throw usageError('E_CONFIG_MISSING', `config file ${explicit} not found`, { hint: 'check the -c/--config path' });
-    return file;
-  }
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    const file = resolve(dir, CONFIG_FILE);
-    if (existsSync(file)) return file;
-    if (dirname(dir) === dir) break;
-  }
-  throw usageError('E_CONFIG_MISSING', `no ${CONFIG_FILE} in ${cwd} or any parent folder`, {
-    hint: "run 'mlship init' to create one, or pass -C DIR / -c FILE",
-  });
-}
-
-/** Read and parse the config file; throws one MlshipError (exit 2) listing every problem. */
-export function readConfig(file: string, cwd: string): LoadedConfig {
-  const shown = relative(cwd, file) || basename(file);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    throw usageError('E_CONFIG_READ', `cannot read ${shown}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  if (bytes.length > MAX_BYTES) throw usageError('E_CONFIG', `${shown}: ${bytes.length} bytes is too large for a pipeline file (limit ${MAX_BYTES})`);
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  const bad = text.indexOf('\uFFFD');
-  if (bad >= 0) {
-    const line = text.slice(0, bad).split('\n').length;
-    throw usageError('E_CONFIG', `${shown}:${line}: not valid UTF-8`, { hint: 'save the file as UTF-8' });
-  }
-  const result = parseConfig(text, shown);
-  if (!result.ok) throw configError(result.problems);
-  return { config: result.config, file, root: dirname(file), where: result.where };
-}
 
 export const configError = (problems: ConfigProblem[]): MlshipError =>
   usageError('E_CONFIG', problems.map(formatProblem).join('\n'), {
@@ -90,7 +32,7 @@ export const configError = (problems: ConfigProblem[]): MlshipError =>
   });
 
 type ParseResult =
-  | { ok: true; config: Config; where: (path: KeyPath) => string }
+  | { ok: true; config: Config; positions: Positions; where: (path: KeyPath) => string }
   | { ok: false; problems: ConfigProblem[] };
 
 /** Pure: YAML text -> validated config, or every problem with its position. */
@@ -122,16 +64,12 @@ export function parseConfig(text: string, file: string): ParseResult {
     return { ok: false, problems: [problem(0, [], "the file is empty; it needs at least 'version: 1' and 'models:'")] };
   }
 
-  const where = (path: KeyPath): string => {
-    const { line, col } = at(offsetOf(doc, path));
-    return `${file}:${line}:${col} ${formatKeyPath(path)}`;
-  };
-
   const parsed = Config.safeParse(data);
   if (parsed.success) {
     const placeholderProblems = checkPlaceholders(parsed.data, (path, message) => problem(offsetOf(doc, path), path, message));
     if (placeholderProblems.length > 0) return { ok: false, problems: placeholderProblems };
-    return { ok: true, config: parsed.data, where };
+    const positions = positionsOf(doc, at);
+    return { ok: true, config: parsed.data, positions, where: whereFrom(file, positions) };
   }
   const problems: ConfigProblem[] = [];
   for (const issue of flattenIssues(parsed.error.issues, [])) {
@@ -287,6 +225,26 @@ function keysAt(schema: z.ZodType, path: KeyPath, data: unknown): string[] {
   current = objectOf(current, value);
   if (current === undefined || current._zod.def.type !== 'object') return [];
   return Object.keys((current._zod.def as unknown as { shape: Record<string, unknown> }).shape).filter((k) => k !== '$schema');
+}
+
+/** Line and column of every node reachable by keys and indexes (aliases are not followed). */
+function positionsOf(doc: Document, at: (offset: number) => { line: number; col: number }): Positions {
+  const positions: Positions = {};
+  const visit = (node: unknown, path: (string | number)[]): void => {
+    if (node === null || typeof node !== 'object' || !('range' in node)) return;
+    const range = (node as Node).range;
+    if (range) {
+      const { line, col } = at(range[0]);
+      positions[pathKey(path)] = [line, col];
+    }
+    if (isMap(node)) {
+      for (const pair of node.items) if (isScalar(pair.key)) visit(pair.value, [...path, String(pair.key.value)]);
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => visit(item, [...path, i]));
+    }
+  };
+  visit(doc.contents, []);
+  return positions;
 }
 
 /** Offset of the value at `path`, or of the deepest existing ancestor. */
