@@ -3,13 +3,13 @@
  * become output and errors become exit codes. `createProgram` is a factory so tests can parse argv
  * without exiting the process.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { commands, type CommandDef } from './commands/index.js';
 import type { CommandResult } from './commands/types.js';
 import type { Project } from './project.js';
-import { ExitCode, MlshipError, isMlshipError } from './errors.js';
+import { ExitCode, MlshipError, isMlshipError, usageError } from './errors.js';
 
 export interface CliIO {
   stdout: NodeJS.WriteStream;
@@ -88,8 +88,12 @@ async function execute(def: CommandDef, args: (string | string[] | undefined)[],
   });
   try {
     const { openProject } = await import('./project.js');
+    const cwd = resolve(io.cwd, globals.cwd ?? '.');
+    // Like git -C: a folder that is not there is a usage error for every command (init included).
+    const folder = statSync(cwd, { throwIfNoEntry: false });
+    if (folder?.isDirectory() !== true) throw usageError('E_CWD', `${cwd} ${folder === undefined ? 'does not exist' : 'is not a folder'}`, { hint: 'check the -C/--cwd argument' });
     const ctx = {
-      cwd: resolve(io.cwd, globals.cwd ?? '.'),
+      cwd,
       env: io.env,
       configFile: globals.config,
       clock: () => new Date(),
