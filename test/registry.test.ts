@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Model } from '../src/config/schema.js';
 import { MlshipError } from '../src/errors.js';
 import { lineDigest, parseLog } from '../src/registry/chain.js';
 import { planPromotion, planRollback, matchesPattern } from '../src/registry/decide.js';
 import { serializeEvent, type RegistryEvent } from '../src/registry/events.js';
+import { loadModel, segmentName } from '../src/registry/log.js';
 import { parseModelRef, resolveRef } from '../src/registry/refs.js';
 import { foldEvents, previousLive } from '../src/registry/state.js';
 import { firstDivergence } from '../src/registry/verify.js';
@@ -215,5 +219,56 @@ describe('append-only history', () => {
     ['a\n', 'x\na\n', 1],
   ])('%j -> %j diverges at %s', (prev, next, line) => {
     expect(firstDivergence(prev, next)).toBe(line);
+  });
+});
+
+describe('the snapshot cache of sealed registry files', () => {
+  /** Versions as plain data (source aside: a fold from scratch has no file names). */
+  const plain = (state: ReturnType<typeof foldEvents>['state']) => ({
+    latest: state.latest,
+    last: state.last,
+    deprecated: [...state.deprecated].sort(),
+    environments: [...state.environments].sort(([a], [b]) => a.localeCompare(b)),
+    versions: [...state.versions].map(([n, v]) => ({ n, version: v.version, digest: v.digest, register: v.register, deprecated: v.deprecated, promotedTo: [...v.promotedTo].sort(), approvals: [...v.approvals].sort(([a], [b]) => a.localeCompare(b)) })),
+  });
+
+  it('restores exactly the state a fold from scratch gives, approval order included', async () => {
+    const approve = (version: number, env: string, actor: string) => ({ type: 'approve', version, env, actor });
+    const { text, events } = buildLog([
+      register(1), promote(1, 'staging', null), approve(1, 'production', 'zoe@example.com'), approve(1, 'production', 'adam@example.com'),
+      promote(1, 'production', null), register(2), approve(2, 'staging', 'adam@example.com'), promote(2, 'staging', 1),
+      register(3), { type: 'deprecate', version: 2, reason: 'leak' }, approve(3, 'production', 'bob@example.com'), approve(3, 'staging', 'zoe@example.com'),
+      promote(3, 'staging', 2), approve(1, 'canary', 'adam@example.com'), promote(3, 'production', 1), { type: 'rollback', version: 1, env: 'production', from: 3, reason: 'latency' },
+      register(4),
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'mlship-snapshot-'));
+    try {
+      const lines = text.trimEnd().split('\n');
+      const location = { dir: join(dir, 'registry'), cacheDir: join(dir, 'cache'), segmentLines: 4 };
+      mkdirSync(location.dir);
+      for (let i = 0; i * 4 < lines.length; i++) writeFileSync(join(location.dir, segmentName('churn', i + 1)), `${lines.slice(i * 4, i * 4 + 4).join('\n')}\n`);
+      const expected = plain(foldEvents('churn', events).state);
+      const first = await loadModel(location, 'churn', dir);
+      expect(existsSync(join(location.cacheDir, 'registry', 'churn.json'))).toBe(true);
+      const second = await loadModel(location, 'churn', dir);
+      expect(plain(first.state)).toEqual(expected);
+      expect(plain(second.state)).toEqual(expected);
+      expect(second.state.versions.get(1)?.approvals.get('production')).toEqual(['zoe@example.com', 'adam@example.com']);
+      expect(second.state.versions.get(3)?.source).toEqual({ file: 'churn~3.jsonl', line: 1 });
+      expect(second.state.versions.size).toBe(4);
+      expect(second.state.versions.has(5)).toBe(false);
+      expect(second.state.versions.get(0)).toBeUndefined();
+      expect(second.count).toBe(17);
+      // Asked for out of order, versions still iterate in ascending order.
+      const third = await loadModel(location, 'churn', dir);
+      third.state.versions.get(3);
+      expect([...third.state.versions.keys()]).toEqual([1, 2, 3, 4]);
+      // The snapshot really is what the later loads read (a doctored one shows through).
+      const file = join(location.cacheDir, 'registry', 'churn.json');
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), deprecated: [1, 2] }));
+      expect([...(await loadModel(location, 'churn', dir)).state.deprecated].sort()).toEqual([1, 2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

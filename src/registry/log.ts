@@ -102,22 +102,28 @@ interface SealedFile {
 }
 
 interface Snapshot {
-  format: 4;
+  format: 5;
   files: SealedFile[];
   count: number;
   lastDigest: string | null;
   latest: number | null;
   /**
-   * Columnar (index = version - 1), so a registry of many versions parses into a few packed arrays:
-   * where each version's register event is (index into `files`, 1-based line).
+   * Columnar (index = version - 1), so a registry of many versions parses into a few packed number
+   * arrays: where each version's register event is (index into `files`, 1-based line).
    */
   registerFile: number[];
   registerLine: number[];
   deprecated: number[];
-  /** Environment -> every version ever live there. */
+  /** Environment -> every version ever live there (ascending). */
   promoted: [string, number[]][];
-  /** [version, environment, actors]. */
-  approvals: [number, string, string[]][];
+  /**
+   * Approvals as three parallel columns sorted by version (actors in approval order within one):
+   * the version, the environment and the actor, the last two as indexes into the name tables.
+   */
+  approvalNames: { envs: string[]; actors: string[] };
+  approvalVersion: number[];
+  approvalEnv: number[];
+  approvalActor: number[];
   environments: [string, EnvironmentState][];
   last: RegistryEvent | null;
 }
@@ -137,29 +143,33 @@ function readLine(dir: string, file: string, line: number): string {
   return lines[line - 1] as string;
 }
 
-/** Versions restored from a snapshot: built on first use, their register event read on first use. */
-function snapshotVersions(dir: string, snapshot: Snapshot): LazyVersions<number> {
-  const deprecated = new Set(snapshot.deprecated);
-  // Each list is in ascending order: a binary search answers "was v live in env" without building sets.
-  const includes = (sorted: number[], v: number): boolean => {
-    let lo = 0;
-    let hi = sorted.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const x = sorted[mid] as number;
-      if (x === v) return true;
-      if (x < v) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
-  };
-  const approvals = new Map<number, [string, string[]][]>();
-  for (const [version, env, actors] of snapshot.approvals) {
-    const list = approvals.get(version);
-    if (list === undefined) approvals.set(version, [[env, actors]]);
-    else list.push([env, actors]);
+/** Index of the first element >= v in an ascending array. */
+function lowerBound(sorted: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as number) < v) lo = mid + 1;
+    else hi = mid;
   }
-  const versions = new LazyVersions<number>((version) => {
+  return lo;
+}
+
+/** Versions restored from a snapshot: each built on first use, its register event read on first use. */
+function snapshotVersions(dir: string, snapshot: Snapshot): LazyVersions {
+  const deprecated = new Set(snapshot.deprecated);
+  const approvalsOf = (version: number): Map<string, string[]> => {
+    const approvals = new Map<string, string[]>();
+    for (let i = lowerBound(snapshot.approvalVersion, version); snapshot.approvalVersion[i] === version; i++) {
+      const env = snapshot.approvalNames.envs[snapshot.approvalEnv[i] as number] as string;
+      const actor = snapshot.approvalNames.actors[snapshot.approvalActor[i] as number] as string;
+      const list = approvals.get(env);
+      if (list === undefined) approvals.set(env, [actor]);
+      else list.push(actor);
+    }
+    return approvals;
+  };
+  return new LazyVersions(snapshot.registerLine.length, (version) => {
     const i = version - 1;
     const file = snapshot.files[snapshot.registerFile[i] as number]?.name as string;
     const line = snapshot.registerLine[i] as number;
@@ -175,12 +185,10 @@ function snapshotVersions(dir: string, snapshot: Snapshot): LazyVersions<number>
       },
       source: { file, line },
       deprecated: deprecated.has(version),
-      promotedTo: new Set(snapshot.promoted.filter(([, list]) => includes(list, version)).map(([env]) => env)),
-      approvals: new Map(approvals.get(version) ?? []),
+      promotedTo: new Set(snapshot.promoted.filter(([, list]) => list[lowerBound(list, version)] === version).map(([env]) => env)),
+      approvals: approvalsOf(version),
     };
   });
-  for (let v = 1; v <= snapshot.registerLine.length; v++) versions.addRaw(v, v);
-  return versions;
 }
 
 async function readSnapshot(location: RegistryLocation, model: string, files: string[]): Promise<{ snapshot: Snapshot; state: ModelState } | undefined> {
@@ -190,7 +198,7 @@ async function readSnapshot(location: RegistryLocation, model: string, files: st
   } catch {
     return undefined;
   }
-  if (snapshot.format !== 4 || snapshot.files.length === 0 || snapshot.files.length > files.length) return undefined;
+  if (snapshot?.format !== 5 || snapshot.files.length === 0 || snapshot.files.length > files.length) return undefined;
   for (const [i, sealed] of snapshot.files.entries()) {
     if (join(location.dir, sealed.name) !== files[i]) return undefined;
     const s = await stat(files[i] as string).catch(() => undefined);
@@ -208,8 +216,23 @@ function buildSnapshot(files: SealedFile[], count: number, lastDigest: string | 
   const registerFile: number[] = [];
   const registerLine: number[] = [];
   const promoted = new Map<string, number[]>();
-  const approvals: Snapshot['approvals'] = [];
-  for (const [version, v] of state.versions) {
+  const envs: string[] = [];
+  const actors: string[] = [];
+  const indexOf = (table: string[], index: Map<string, number>, name: string): number => {
+    let i = index.get(name);
+    if (i === undefined) {
+      i = table.push(name) - 1;
+      index.set(name, i);
+    }
+    return i;
+  };
+  const envIndex = new Map<string, number>();
+  const actorIndex = new Map<string, number>();
+  const approvalVersion: number[] = [];
+  const approvalEnv: number[] = [];
+  const approvalActor: number[] = [];
+  // Versions iterate in ascending order, so every column comes out sorted by version.
+  for (const [version, v] of [...state.versions].sort(([a], [b]) => a - b)) {
     registerFile[version - 1] = fileIndex.get(v.source?.file ?? '') ?? -1;
     registerLine[version - 1] = v.source?.line ?? 0;
     for (const env of v.promotedTo) {
@@ -217,10 +240,16 @@ function buildSnapshot(files: SealedFile[], count: number, lastDigest: string | 
       if (list === undefined) promoted.set(env, [version]);
       else list.push(version);
     }
-    for (const [env, actors] of v.approvals) approvals.push([version, env, [...actors]]);
+    for (const [env, list] of v.approvals) {
+      for (const actor of list) {
+        approvalVersion.push(version);
+        approvalEnv.push(indexOf(envs, envIndex, env));
+        approvalActor.push(indexOf(actors, actorIndex, actor));
+      }
+    }
   }
   return {
-    format: 4,
+    format: 5,
     files,
     count,
     lastDigest,
@@ -229,7 +258,10 @@ function buildSnapshot(files: SealedFile[], count: number, lastDigest: string | 
     registerLine,
     deprecated: [...state.deprecated],
     promoted: [...promoted],
-    approvals,
+    approvalNames: { envs, actors },
+    approvalVersion,
+    approvalEnv,
+    approvalActor,
     environments: [...state.environments].map(([env, e]) => [env, { ...e, stack: [...e.stack] }]),
     last: state.last,
   };

@@ -56,43 +56,46 @@ export const emptyState = (model: string): ModelState => ({ model, latest: null,
 
 /**
  * A version table that builds each VersionState only when it is asked for: a registry of 100,000
- * events has 10,000 versions, and `status` looks at two of them.
+ * events has 25,000 versions, and `status` looks at two of them. Versions 1..`count` exist from the
+ * start (a snapshot has every version up to its last); later ones are set as the fold goes on.
  */
-export class LazyVersions<Raw> extends Map<number, VersionState> {
-  private readonly pending = new Map<number, Raw>();
-
-  constructor(private readonly build: (version: number, raw: Raw) => VersionState) {
+export class LazyVersions extends Map<number, VersionState> {
+  constructor(
+    private readonly count: number,
+    private readonly build: (version: number) => VersionState,
+  ) {
     super();
   }
 
-  addRaw(version: number, raw: Raw): void {
-    this.pending.set(version, raw);
+  private pending(version: number): boolean {
+    return Number.isInteger(version) && version >= 1 && version <= this.count && !super.has(version);
   }
 
   override get(version: number): VersionState | undefined {
-    const raw = this.pending.get(version);
-    if (raw !== undefined) {
-      this.pending.delete(version);
-      super.set(version, this.build(version, raw));
-    }
+    if (this.pending(version)) super.set(version, this.build(version));
     return super.get(version);
   }
 
   override has(version: number): boolean {
-    return this.pending.has(version) || super.has(version);
+    return this.pending(version) || super.has(version);
   }
 
   override get size(): number {
-    return this.pending.size + super.size;
+    let built = 0;
+    for (const version of super.keys()) if (version >= 1 && version <= this.count) built++;
+    return this.count - built + super.size;
   }
 
-  override set(version: number, value: VersionState): this {
-    this.pending.delete(version);
-    return super.set(version, value);
-  }
+  private materialized = false;
 
+  /** Build every version, leaving them in ascending order (as a fold from scratch would). */
   private materialize(): void {
-    for (const version of [...this.pending.keys()].sort((a, b) => a - b)) this.get(version);
+    if (this.materialized) return;
+    this.materialized = true;
+    for (let version = 1; version <= this.count; version++) this.get(version);
+    const sorted = [...super.entries()].sort(([a], [b]) => a - b);
+    super.clear();
+    for (const [version, value] of sorted) super.set(version, value);
   }
 
   override entries(): MapIterator<[number, VersionState]> {
