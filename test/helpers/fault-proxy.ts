@@ -30,6 +30,8 @@ export type FaultKind = '500' | '503' | 'reset' | 'delay' | 'truncate' | '403' |
 export const ALL_FAULTS: readonly FaultKind[] = ['500', '503', 'reset', 'delay', 'truncate'];
 /** Faults that make the request fail (no `delay`): at rate 1 nothing gets through. */
 export const FAILING_FAULTS: readonly FaultKind[] = ['500', '503', 'reset', 'truncate'];
+/** Faults where no request reaches the server: a network that is really down. */
+export const UNREACHABLE_FAULTS: readonly FaultKind[] = ['500', '503', 'reset'];
 
 export interface FaultProxyOptions {
   /** The server, e.g. http://127.0.0.1:4568 */
