@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,44 @@ describe('git faults', () => {
     // Expected: refused before anything is written. Observed (bug, src/registry/log.ts appendEvent): the
     // promotion is appended and committed first, and only the push step refuses.
     expect(git(repo.dir, 'rev-parse', 'HEAD').trim()).toBe(before);
+  });
+
+  it('the index lock: one held for a moment is waited out; a stale one is exit 3 E_GIT_LOCKED with its age, and the rerun after deleting it records the event once', async () => {
+    const repo = tempRepo({ files: nodeProject({ accuracy: 0.9 }) });
+    expect((await repo.run(['run'])).code).toBe(0);
+    const lock = join(repo.dir, '.git', 'index.lock');
+    writeFileSync(lock, '');
+    // Release the lock only once the event is appended (git add comes next), plus a moment: so git
+    // really meets the lock, whatever the machine's speed.
+    const registry = join(repo.dir, REGISTRY);
+    const lines = () => readFileSync(registry, 'utf8').trimEnd().split('\n').length;
+    const before = lines();
+    const promoting = repo.run(['promote', 'm@1', '--to', 'staging']);
+    let released = false;
+    void promoting.finally(() => (released = true));
+    while (!released && lines() === before) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    rmSync(lock, { force: true });
+    const waited = await promoting;
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(git(repo.dir, 'log', '-1', '--format=%s')).toBe('mlship: promote m v1 to staging\n');
+
+    writeFileSync(lock, '');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(lock, twoHoursAgo, twoHoursAgo);
+    const head = git(repo.dir, 'rev-parse', 'HEAD');
+    const stuck = await repo.run(['promote', 'm@1', '--to', 'production', '--json']);
+    expect(stuck.code).toBe(3);
+    expect(errorOf(stuck)).toMatchObject({ code: 'E_GIT_LOCKED', message: expect.stringContaining('taken 2 h ago'), hint: expect.stringContaining('delete .git/index.lock') });
+    noStack(stuck);
+    expect(git(repo.dir, 'rev-parse', 'HEAD')).toBe(head);
+
+    rmSync(lock);
+    const rerun = await repo.run(['promote', 'm@1', '--to', 'production']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(eventsAt(repo.dir, 'HEAD').filter((e) => e.type === 'promote' && e.env === 'production')).toHaveLength(1);
+    expect((await repo.run(['verify'])).code).toBe(0);
+    expect(git(repo.dir, 'status', '--porcelain')).toBe('');
   });
 
   it('a conflicted rebase left open: promote refuses (exit 2, E_GIT_BUSY) and leaves the registry, the index and the rebase as they were', async () => {

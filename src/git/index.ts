@@ -2,7 +2,7 @@
  * The git adapter: what mlship asks of git, through simple-git. Loaded lazily by the commands that
  * need it. Failures become MlshipErrors: not a repository (2), remote unreachable or refusing (3).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { environmentError, messageOf, usageError } from '../errors.js';
@@ -49,10 +49,39 @@ export interface PushTarget {
   branch: string;
 }
 
-const gitFailure = (what: string, error: unknown) => {
+const isIndexLocked = (error: unknown): boolean => /index\.lock/.test(messageOf(error));
+
+/** How long ago the index lock was taken, for the message ('' when it is gone or unreadable). */
+function lockAge(gitDir: string | undefined): string {
+  if (gitDir === undefined) return '';
+  const stats = statSync(join(gitDir, 'index.lock'), { throwIfNoEntry: false });
+  if (stats === undefined) return '';
+  const seconds = Math.max(0, Math.round((Date.now() - stats.mtimeMs) / 1000));
+  return seconds < 120 ? `, taken ${seconds} s ago` : seconds < 7200 ? `, taken ${Math.round(seconds / 60)} min ago` : `, taken ${Math.round(seconds / 3600)} h ago`;
+}
+
+/**
+ * Waits that ride out a short-lived index lock (an editor's `git status`, a hook, another mlship
+ * committing), about 3 s in all, before the lock is reported.
+ */
+const LOCK_WAITS_MS = [50, 100, 200, 400, 800, 1500];
+
+async function retryingIndexLock<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const wait = LOCK_WAITS_MS[attempt];
+      if (wait === undefined || !isIndexLocked(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+const gitFailure = (what: string, error: unknown, gitDir?: string) => {
   const message = messageOf(error).trim();
-  if (/index\.lock/.test(message)) {
-    return environmentError('E_GIT_LOCKED', `git ${what} failed: another git process holds the index lock (.git/index.lock)`, {
+  if (isIndexLocked(error)) {
+    return environmentError('E_GIT_LOCKED', `git ${what} failed: another git process holds the index lock (.git/index.lock${lockAge(gitDir)})`, {
       hint: 'wait for the other git command to finish; if none is running (a crashed one left it behind), delete .git/index.lock and run the command again',
       cause: error,
     });
@@ -80,9 +109,9 @@ export async function openGit(cwd: string): Promise<Git> {
 
   const raw = async (args: string[], what = args[0] ?? 'command') => {
     try {
-      return await git.raw(args);
+      return await retryingIndexLock(() => git.raw(args));
     } catch (error) {
-      throw gitFailure(what, error);
+      throw gitFailure(what, error, gitDir);
     }
   };
   const quiet = async (args: string[]): Promise<string | undefined> => {
@@ -139,7 +168,7 @@ export async function openGit(cwd: string): Promise<Git> {
         // --only: commit just these paths even when the user has other changes staged;
         // --no-verify: the registry was validated by mlship itself a moment ago.
         // No automatic gc or maintenance after a registry commit: an incident rollback must not wait for it.
-        await git.raw(['-c', 'gc.auto=0', '-c', 'maintenance.auto=false', 'commit', '--quiet', '--no-verify', '--only', '-m', message, '--', ...paths]);
+        await retryingIndexLock(() => git.raw(['-c', 'gc.auto=0', '-c', 'maintenance.auto=false', 'commit', '--quiet', '--no-verify', '--only', '-m', message, '--', ...paths]));
       } catch (error) {
         const text = messageOf(error);
         if (/Please tell me who you are|user\.email|empty ident/i.test(text)) {
@@ -148,7 +177,7 @@ export async function openGit(cwd: string): Promise<Git> {
             cause: error,
           });
         }
-        throw gitFailure('commit', error);
+        throw gitFailure('commit', error, gitDir);
       }
       return (await raw(['rev-parse', 'HEAD'])).trim();
     },
