@@ -130,6 +130,14 @@ async function campaign(target: StoreUnderTest, random: () => number): Promise<C
   let promotions = 0;
   let modelHex = '';
 
+  /** Follow the hint of E_GIT_LOCKED: delete the lock file it names (index.lock, a ref's lock…). */
+  const deleteNamedLock = (dir: string, stdout: string): void => {
+    const error = (JSON.parse(stdout) as { error: { hint: string; details: { lock: string } } }).error;
+    expect(error.hint).toContain(`delete ${error.details.lock}`);
+    expect(error.details.lock).toMatch(/^\.git\/.*\.lock$/);
+    rmSync(join(dir, error.details.lock), { force: true });
+  };
+
   /** Rerun until done: exit 0, or E_GIT_LOCKED (follow its hint once). */
   let rebuilds = 0;
   const rerun = async (args: string[], label: string): Promise<Exit | undefined> => {
@@ -149,9 +157,8 @@ async function campaign(target: StoreUnderTest, random: () => number): Promise<C
         continue;
       }
       if (exit.code === 3 && code === 'E_GIT_LOCKED' && attempt === 0) {
-        expect(exit.stdout).toContain('delete .git/index.lock');
+        deleteNamedLock(repo.dir, exit.stdout);
         out.indexLockRefusals++;
-        rmSync(join(repo.dir, '.git', 'index.lock'), { force: true });
         continue;
       }
       out.failures.push(`${target.name} ${label}: rerun exit ${exit.code} ${exit.signal ?? ''} ${exit.stdout.slice(0, 300)} ${exit.stderr.slice(-300)}`);
@@ -190,10 +197,10 @@ async function campaign(target: StoreUnderTest, random: () => number): Promise<C
         continue;
       }
       if (outcome.exit.code === 3 && /"code":\s*"E_GIT_LOCKED"/.test(outcome.exit.stdout)) {
-        // A git killed in an earlier round left .git/index.lock, and that round's rerun did not touch git
+        // A git killed in an earlier round left a lock, and that round's rerun did not touch git
         // (promote answered "unchanged" from the uncommitted line): the documented refusal, then its hint.
         out.indexLockRefusals++;
-        rmSync(join(repo.dir, '.git', 'index.lock'), { force: true });
+        deleteNamedLock(repo.dir, outcome.exit.stdout);
         continue;
       }
       if (outcome.exit.code !== 0) out.failures.push(`${target.name} ${args.join(' ')} (not killed): exit ${outcome.exit.code} ${outcome.exit.stdout.slice(0, 300)}`);

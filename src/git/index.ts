@@ -3,7 +3,7 @@
  * need it. Failures become MlshipErrors: not a repository (2), remote unreachable or refusing (3).
  */
 import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { environmentError, messageOf, usageError } from '../errors.js';
 
@@ -49,40 +49,54 @@ export interface PushTarget {
   branch: string;
 }
 
-const isIndexLocked = (error: unknown): boolean => /index\.lock/.test(messageOf(error));
+/**
+ * The lock file git could not take: `.git/index.lock`, a ref's `.lock` (`refs/heads/main.lock`,
+ * `HEAD.lock`), `config.lock`… Git leaves one behind when it is killed, and holds one for a moment
+ * while it works.
+ */
+function lockOf(error: unknown): string | undefined {
+  const message = messageOf(error);
+  const named = /Unable to create '([^']+\.lock)': File exists/.exec(message)?.[1];
+  if (named !== undefined) return named;
+  return /index\.lock/.test(message) ? 'index.lock' : undefined;
+}
 
-/** How long ago the index lock was taken, for the message ('' when it is gone or unreadable). */
-function lockAge(gitDir: string | undefined): string {
-  if (gitDir === undefined) return '';
-  const stats = statSync(join(gitDir, 'index.lock'), { throwIfNoEntry: false });
+/** How long ago a lock was taken, for the message ('' when it is gone or unreadable). */
+function lockAge(path: string): string {
+  const stats = statSync(path, { throwIfNoEntry: false });
   if (stats === undefined) return '';
   const seconds = Math.max(0, Math.round((Date.now() - stats.mtimeMs) / 1000));
   return seconds < 120 ? `, taken ${seconds} s ago` : seconds < 7200 ? `, taken ${Math.round(seconds / 60)} min ago` : `, taken ${Math.round(seconds / 3600)} h ago`;
 }
 
 /**
- * Waits that ride out a short-lived index lock (an editor's `git status`, a hook, another mlship
+ * Waits that ride out a short-lived git lock (an editor's `git status`, a hook, another mlship
  * committing), about 3 s in all, before the lock is reported.
  */
 const LOCK_WAITS_MS = [50, 100, 200, 400, 800, 1500];
 
-async function retryingIndexLock<T>(fn: () => Promise<T>): Promise<T> {
+async function retryingLocks<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (error) {
       const wait = LOCK_WAITS_MS[attempt];
-      if (wait === undefined || !isIndexLocked(error)) throw error;
+      if (wait === undefined || lockOf(error) === undefined) throw error;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 }
 
-const gitFailure = (what: string, error: unknown, gitDir?: string) => {
+/** @param repo the work tree and git dir, so a lock is named as a path the user can delete. */
+const gitFailure = (what: string, error: unknown, repo?: { root: string; gitDir: string }) => {
   const message = messageOf(error).trim();
-  if (isIndexLocked(error)) {
-    return environmentError('E_GIT_LOCKED', `git ${what} failed: another git process holds the index lock (.git/index.lock${lockAge(gitDir)})`, {
-      hint: 'wait for the other git command to finish; if none is running (a crashed one left it behind), delete .git/index.lock and run the command again',
+  const lock = lockOf(error);
+  if (lock !== undefined) {
+    const full = isAbsolute(lock) ? lock : repo !== undefined ? join(repo.gitDir, lock) : lock;
+    const shown = repo !== undefined && isAbsolute(full) ? relative(repo.root, full) : full;
+    return environmentError('E_GIT_LOCKED', `git ${what} failed: another git process holds the lock ${shown}${lockAge(full)}`, {
+      hint: `wait for the other git command to finish; if none is running (a crashed one left it behind), delete ${shown} and run the command again`,
+      details: { lock: shown },
       cause: error,
     });
   }
@@ -109,9 +123,9 @@ export async function openGit(cwd: string): Promise<Git> {
 
   const raw = async (args: string[], what = args[0] ?? 'command') => {
     try {
-      return await retryingIndexLock(() => git.raw(args));
+      return await retryingLocks(() => git.raw(args));
     } catch (error) {
-      throw gitFailure(what, error, gitDir);
+      throw gitFailure(what, error, { root, gitDir });
     }
   };
   const quiet = async (args: string[]): Promise<string | undefined> => {
@@ -168,7 +182,7 @@ export async function openGit(cwd: string): Promise<Git> {
         // --only: commit just these paths even when the user has other changes staged;
         // --no-verify: the registry was validated by mlship itself a moment ago.
         // No automatic gc or maintenance after a registry commit: an incident rollback must not wait for it.
-        await retryingIndexLock(() => git.raw(['-c', 'gc.auto=0', '-c', 'maintenance.auto=false', 'commit', '--quiet', '--no-verify', '--only', '-m', message, '--', ...paths]));
+        await retryingLocks(() => git.raw(['-c', 'gc.auto=0', '-c', 'maintenance.auto=false', 'commit', '--quiet', '--no-verify', '--only', '-m', message, '--', ...paths]));
       } catch (error) {
         const text = messageOf(error);
         if (/Please tell me who you are|user\.email|empty ident/i.test(text)) {
@@ -177,7 +191,7 @@ export async function openGit(cwd: string): Promise<Git> {
             cause: error,
           });
         }
-        throw gitFailure('commit', error, gitDir);
+        throw gitFailure('commit', error, { root, gitDir });
       }
       return (await raw(['rev-parse', 'HEAD'])).trim();
     },
