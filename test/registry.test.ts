@@ -254,7 +254,8 @@ describe('the snapshot cache of sealed registry files', () => {
       expect(plain(first.state)).toEqual(expected);
       expect(plain(second.state)).toEqual(expected);
       expect(second.state.versions.get(1)?.approvals.get('production')).toEqual(['zoe@example.com', 'adam@example.com']);
-      expect(second.state.versions.get(3)?.source).toEqual({ file: 'churn~3.jsonl', line: 1 });
+      expect(second.state.versions.get(3)?.source).toEqual({ file: 'churn~3.jsonl', line: 1, offset: 0 });
+      expect(second.state.versions.get(2)?.source).toEqual({ file: 'churn~2.jsonl', line: 2, offset: Buffer.byteLength(lines[4] as string) + 1 });
       expect(second.state.versions.size).toBe(4);
       expect(second.state.versions.has(5)).toBe(false);
       expect(second.state.versions.get(0)).toBeUndefined();
@@ -263,8 +264,12 @@ describe('the snapshot cache of sealed registry files', () => {
       const third = await loadModel(location, 'churn', dir);
       third.state.versions.get(3);
       expect([...third.state.versions.keys()]).toEqual([1, 2, 3, 4]);
-      // The snapshot really is what the later loads read (a doctored one shows through).
+      // A wrong byte offset (a doctored cache) still finds each register event through its line number.
       const file = join(location.cacheDir, 'registry', 'churn.json');
+      const good = JSON.parse(readFileSync(file, 'utf8')) as { columns: Record<string, string> };
+      writeFileSync(file, JSON.stringify({ ...good, columns: { ...good.columns, registerOffset: '7,3,100000' } }));
+      expect(plain((await loadModel(location, 'churn', dir)).state)).toEqual(expected);
+      // The snapshot really is what the later loads read (a doctored one shows through).
       writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), deprecated: [1, 2] }));
       expect([...(await loadModel(location, 'churn', dir)).state.deprecated].sort()).toEqual([1, 2]);
     } finally {

@@ -12,7 +12,7 @@
  * Appends are serialised by a lock, written with one fsynced write, and committed to git; when the
  * commit fails the line is removed again, so a failed command leaves the registry as it found it.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { integrityError, usageError } from '../errors.js';
@@ -102,35 +102,56 @@ interface SealedFile {
 }
 
 interface Snapshot {
-  format: 5;
+  format: 6;
   files: SealedFile[];
   count: number;
+  /** Versions 1..versions are registered. */
+  versions: number;
   lastDigest: string | null;
   latest: number | null;
-  /**
-   * Columnar (index = version - 1), so a registry of many versions parses into a few packed number
-   * arrays: where each version's register event is (index into `files`, 1-based line).
-   */
-  registerFile: number[];
-  registerLine: number[];
   deprecated: number[];
-  /** Environment -> every version ever live there (ascending). */
-  promoted: [string, number[]][];
-  /**
-   * Approvals as three parallel columns sorted by version (actors in approval order within one):
-   * the version, the environment and the actor, the last two as indexes into the name tables.
-   */
-  approvalNames: { envs: string[]; actors: string[] };
-  approvalVersion: number[];
-  approvalEnv: number[];
-  approvalActor: number[];
   environments: [string, EnvironmentState][];
   last: RegistryEvent | null;
+  /**
+   * Per-version columns (index = version - 1) and approval columns (see `Column`): a few long
+   * strings parse far faster than 100,000 JSON numbers, and `status` reads only the fields it needs.
+   * - registerFile (index into `files`), registerLine (1-based), registerOffset (byte offset of the
+   *   line): where each version's register event is;
+   * - approvalVersion, approvalEnv, approvalActor: one row per approval, sorted by version (actors in
+   *   approval order within one), environment and actor as indexes into `approvalNames`.
+   */
+  columns: Record<ColumnName, Column>;
+  approvalNames: { envs: string[]; actors: string[] };
+  /** Environment -> every version ever live there (ascending), as a column. */
+  promoted: [string, Column][];
 }
+
+const COLUMNS = ['registerFile', 'registerLine', 'registerOffset', 'approvalVersion', 'approvalEnv', 'approvalActor'] as const;
+type ColumnName = (typeof COLUMNS)[number];
 
 const snapshotFile = (location: RegistryLocation, model: string) => join(location.cacheDir, 'registry', `${model}.json`);
 
-/** Lines of registry files read for lazily loaded register events, per process. */
+/**
+ * A column of integers >= -1 as one string of fixed-width base-36 fields (each value + 1, zero
+ * padded): JSON.parse copies it in one go, and any element is read in O(1) without decoding the rest.
+ */
+interface Column {
+  width: number;
+  data: string;
+}
+
+function encodeColumn(values: readonly number[]): Column {
+  let width = 1;
+  for (const v of values) width = Math.max(width, (v + 1).toString(36).length);
+  return { width, data: values.map((v) => (v + 1).toString(36).padStart(width, '0')).join('') };
+}
+
+const columnLength = (c: Column): number => c.data.length / c.width;
+const columnAt = (c: Column, i: number): number => (i < 0 || i >= columnLength(c) ? Number.NaN : parseInt(c.data.slice(i * c.width, (i + 1) * c.width), 36) - 1);
+const isColumn = (c: unknown): c is Column =>
+  typeof c === 'object' && c !== null && Number.isSafeInteger((c as Column).width) && (c as Column).width >= 1 && typeof (c as Column).data === 'string' && (c as Column).data.length % (c as Column).width === 0;
+
+/** Lines of registry files read in full for register events (when no offset is known), per process. */
 const lineCache = new Map<string, string[]>();
 
 function readLine(dir: string, file: string, line: number): string {
@@ -143,13 +164,33 @@ function readLine(dir: string, file: string, line: number): string {
   return lines[line - 1] as string;
 }
 
-/** Index of the first element >= v in an ascending array. */
-function lowerBound(sorted: readonly number[], v: number): number {
+/** The line that starts at byte `offset` of a file, reading only as far as its newline. */
+function readLineAt(path: string, offset: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    for (let position = offset, size = 16 * 1024; ; position += size, size *= 2) {
+      const chunk = Buffer.allocUnsafe(size);
+      const n = readSync(fd, chunk, 0, size, position);
+      const newline = chunk.subarray(0, n).indexOf(10);
+      if (newline >= 0 || n < size) {
+        chunks.push(chunk.subarray(0, newline >= 0 ? newline : n));
+        return Buffer.concat(chunks).toString('utf8');
+      }
+      chunks.push(chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Index of the first element >= v in an ascending column. */
+function lowerBound(sorted: Column, v: number): number {
   let lo = 0;
-  let hi = sorted.length;
+  let hi = columnLength(sorted);
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if ((sorted[mid] as number) < v) lo = mid + 1;
+    if (columnAt(sorted, mid) < v) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -158,23 +199,39 @@ function lowerBound(sorted: readonly number[], v: number): number {
 /** Versions restored from a snapshot: each built on first use, its register event read on first use. */
 function snapshotVersions(dir: string, snapshot: Snapshot): LazyVersions {
   const deprecated = new Set(snapshot.deprecated);
+  const { columns } = snapshot;
+  const promotedTo = (version: number): Set<string> => new Set(snapshot.promoted.filter(([, list]) => columnAt(list, lowerBound(list, version)) === version).map(([env]) => env));
   const approvalsOf = (version: number): Map<string, string[]> => {
     const approvals = new Map<string, string[]>();
-    for (let i = lowerBound(snapshot.approvalVersion, version); snapshot.approvalVersion[i] === version; i++) {
-      const env = snapshot.approvalNames.envs[snapshot.approvalEnv[i] as number] as string;
-      const actor = snapshot.approvalNames.actors[snapshot.approvalActor[i] as number] as string;
+    for (let i = lowerBound(columns.approvalVersion, version); columnAt(columns.approvalVersion, i) === version; i++) {
+      const env = snapshot.approvalNames.envs[columnAt(columns.approvalEnv, i)] as string;
+      const actor = snapshot.approvalNames.actors[columnAt(columns.approvalActor, i)] as string;
       const list = approvals.get(env);
       if (list === undefined) approvals.set(env, [actor]);
       else list.push(actor);
     }
     return approvals;
   };
-  return new LazyVersions(snapshot.registerLine.length, (version) => {
+  return new LazyVersions(snapshot.versions, (version) => {
     const i = version - 1;
-    const file = snapshot.files[snapshot.registerFile[i] as number]?.name as string;
-    const line = snapshot.registerLine[i] as number;
+    const file = snapshot.files[columnAt(columns.registerFile, i)]?.name as string;
+    const line = columnAt(columns.registerLine, i);
+    const offset = columnAt(columns.registerOffset, i);
     let register: RegisterEvent | undefined;
-    const load = (): RegisterEvent => (register ??= JSON.parse(readLine(dir, file, line)) as RegisterEvent);
+    const load = (): RegisterEvent => {
+      if (register !== undefined) return register;
+      // The offset is only trusted when it leads to this version's register event.
+      let atOffset: RegisterEvent | undefined;
+      try {
+        atOffset = offset >= 0 ? (JSON.parse(readLineAt(join(dir, file), offset)) as RegisterEvent) : undefined;
+      } catch {
+        atOffset = undefined; // not a line start: read the file's lines instead
+      }
+      register = atOffset?.type === 'register' && atOffset.version === version ? atOffset : (JSON.parse(readLine(dir, file, line)) as RegisterEvent);
+      return register;
+    };
+    let promotedSet: Set<string> | undefined;
+    let approvals: Map<string, string[]> | undefined;
     return {
       version,
       get digest(): string {
@@ -183,25 +240,32 @@ function snapshotVersions(dir: string, snapshot: Snapshot): LazyVersions {
       get register(): RegisterEvent {
         return load();
       },
-      source: { file, line },
+      source: { file, line, offset },
       deprecated: deprecated.has(version),
-      promotedTo: new Set(snapshot.promoted.filter(([, list]) => list[lowerBound(list, version)] === version).map(([env]) => env)),
-      approvals: approvalsOf(version),
+      get promotedTo(): Set<string> {
+        return (promotedSet ??= promotedTo(version));
+      },
+      get approvals(): Map<string, string[]> {
+        return (approvals ??= approvalsOf(version));
+      },
     };
   });
 }
 
-async function readSnapshot(location: RegistryLocation, model: string, files: string[]): Promise<{ snapshot: Snapshot; state: ModelState } | undefined> {
+/** Synchronous on purpose: one small read and a stat per sealed file, on the path of every command. */
+function readSnapshot(location: RegistryLocation, model: string, files: string[]): { snapshot: Snapshot; state: ModelState } | undefined {
   let snapshot: Snapshot;
   try {
-    snapshot = JSON.parse(await readFile(snapshotFile(location, model), 'utf8')) as Snapshot;
+    snapshot = JSON.parse(readFileSync(snapshotFile(location, model), 'utf8')) as Snapshot;
   } catch {
     return undefined;
   }
-  if (snapshot?.format !== 5 || snapshot.files.length === 0 || snapshot.files.length > files.length) return undefined;
+  if (snapshot?.format !== 6 || !Array.isArray(snapshot.files) || snapshot.files.length === 0 || snapshot.files.length > files.length) return undefined;
+  if (!Number.isSafeInteger(snapshot.versions) || typeof snapshot.columns !== 'object' || snapshot.columns === null || !COLUMNS.every((name) => isColumn(snapshot.columns[name]))) return undefined;
+  if (!Array.isArray(snapshot.promoted) || !snapshot.promoted.every((entry) => Array.isArray(entry) && isColumn(entry[1]))) return undefined;
   for (const [i, sealed] of snapshot.files.entries()) {
     if (join(location.dir, sealed.name) !== files[i]) return undefined;
-    const s = await stat(files[i] as string).catch(() => undefined);
+    const s = statSync(files[i] as string, { throwIfNoEntry: false });
     if (s === undefined || s.size !== sealed.size || s.mtimeMs !== sealed.mtimeMs || s.ino !== sealed.ino) return undefined;
   }
   const state: ModelState = { ...emptyState(model), latest: snapshot.latest, last: snapshot.last, versions: snapshotVersions(location.dir, snapshot) };
@@ -215,6 +279,7 @@ function buildSnapshot(files: SealedFile[], count: number, lastDigest: string | 
   const fileIndex = new Map(files.map((f, i) => [f.name, i]));
   const registerFile: number[] = [];
   const registerLine: number[] = [];
+  const registerOffset: number[] = [];
   const promoted = new Map<string, number[]>();
   const envs: string[] = [];
   const actors: string[] = [];
@@ -235,6 +300,7 @@ function buildSnapshot(files: SealedFile[], count: number, lastDigest: string | 
   for (const [version, v] of [...state.versions].sort(([a], [b]) => a - b)) {
     registerFile[version - 1] = fileIndex.get(v.source?.file ?? '') ?? -1;
     registerLine[version - 1] = v.source?.line ?? 0;
+    registerOffset[version - 1] = v.source?.offset ?? -1;
     for (const env of v.promotedTo) {
       const list = promoted.get(env);
       if (list === undefined) promoted.set(env, [version]);
@@ -249,21 +315,25 @@ function buildSnapshot(files: SealedFile[], count: number, lastDigest: string | 
     }
   }
   return {
-    format: 5,
+    format: 6,
     files,
     count,
+    versions: registerLine.length,
     lastDigest,
     latest: state.latest,
-    registerFile,
-    registerLine,
     deprecated: [...state.deprecated],
-    promoted: [...promoted],
-    approvalNames: { envs, actors },
-    approvalVersion,
-    approvalEnv,
-    approvalActor,
     environments: [...state.environments].map(([env, e]) => [env, { ...e, stack: [...e.stack] }]),
     last: state.last,
+    columns: {
+      registerFile: encodeColumn(registerFile),
+      registerLine: encodeColumn(registerLine),
+      registerOffset: encodeColumn(registerOffset),
+      approvalVersion: encodeColumn(approvalVersion),
+      approvalEnv: encodeColumn(approvalEnv),
+      approvalActor: encodeColumn(approvalActor),
+    },
+    approvalNames: { envs, actors },
+    promoted: [...promoted].map(([env, list]) => [env, encodeColumn(list)]),
   };
 }
 
@@ -286,7 +356,7 @@ async function writeSnapshot(location: RegistryLocation, model: string, snapshot
 export async function loadModel(location: RegistryLocation, model: string, shownRoot: string): Promise<LoadedModel> {
   const files = await segmentFiles(location.dir, model);
   if (files.length === 0) return { state: emptyState(model), count: 0, lastDigest: null, active: { file: join(location.dir, segmentName(model, 1)), lines: 0 } };
-  const cached = await readSnapshot(location, model, files);
+  const cached = readSnapshot(location, model, files);
   const state = cached?.state ?? emptyState(model);
   let start: ChainStart = cached === undefined ? { seq: 1, prev: null } : { seq: cached.snapshot.count + 1, prev: cached.snapshot.lastDigest };
   const sealed: SealedFile[] = cached?.snapshot.files ?? [];
@@ -300,9 +370,11 @@ export async function loadModel(location: RegistryLocation, model: string, shown
     const name = relative(location.dir, file);
     const log = parseLog(await readText(file), model, start);
     for (const p of log.problems) problems.push({ file: name, line: p.line, message: p.message });
+    let offset = 0;
     log.events.forEach((event, n) => {
-      const problem = applyEvent(state, event, { file: name, line: n + 1 });
+      const problem = applyEvent(state, event, { file: name, line: n + 1, offset });
       if (problem !== undefined) problems.push({ file: name, line: n + 1, message: problem });
+      offset += Buffer.byteLength(log.lines[n] ?? '') + 1;
     });
     lines = log.lines.length;
     start = { seq: start.seq + log.lines.length, prev: log.lastDigest };

@@ -15,13 +15,19 @@ export interface VersionState {
    * on first use, so commands that never look at old versions never parse them.
    */
   readonly register: RegisterEvent;
-  /** Where the register event is: registry file name and 1-based line within it. */
-  source: { file: string; line: number } | undefined;
+  /** Where the register event is: registry file name, 1-based line, and byte offset of the line. */
+  source: EventSource | undefined;
   deprecated: boolean;
   /** Environments this version has ever been live in. */
   promotedTo: Set<string>;
   /** Approvals by environment: the actors that approved. */
   approvals: Map<string, string[]>;
+}
+
+export interface EventSource {
+  file: string;
+  line: number;
+  offset?: number;
 }
 
 export interface EnvironmentState {
@@ -144,7 +150,7 @@ function pushLive(env: EnvironmentState, version: number): void {
 }
 
 /** Apply one event. Returns a problem when the event does not make sense in this state. */
-export function applyEvent(state: ModelState, event: RegistryEvent, source?: { file: string; line: number }): string | undefined {
+export function applyEvent(state: ModelState, event: RegistryEvent, source?: EventSource): string | undefined {
   state.last = event;
   if (event.type === 'register') {
     const expected = (state.latest ?? 0) + 1;
