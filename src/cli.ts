@@ -77,7 +77,7 @@ function defineCommand(def: CommandDef, io: CliIO, onResult: (code: number) => v
 
 async function execute(def: CommandDef, args: (string | string[] | undefined)[], options: Record<string, unknown>, globals: GlobalOptions, io: CliIO): Promise<number> {
   const { createOutput } = await import('./output/index.js');
-  const output = createOutput({
+  const output = await createOutput({
     json: globals.json === true,
     quiet: globals.quiet === true,
     verbose: globals.verbose === true,

@@ -3,8 +3,25 @@
  * colour decided here only (TTY, NO_COLOR, --no-color, --json); spinners only on an interactive
  * stderr outside CI. The core never touches any of it: it gets a `Context` built from this.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
 import type { ProgressHandle } from '../project.js';
+
+/** The colours mlship uses. Plain strings when colour is off: chalk is only loaded for a terminal. */
+export interface Colors {
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  dim(text: string): string;
+}
+
+const plain = (text: string): string => text;
+const NO_COLORS: Colors = { red: plain, green: plain, yellow: plain, dim: plain };
+
+async function colors(enabled: boolean): Promise<Colors> {
+  if (!enabled) return NO_COLORS;
+  const { Chalk } = await import('chalk');
+  const chalk = new Chalk({ level: 1 });
+  return { red: (t) => chalk.red(t), green: (t) => chalk.green(t), yellow: (t) => chalk.yellow(t), dim: (t) => chalk.dim(t) };
+}
 
 export interface OutputSettings {
   json: boolean;
@@ -20,7 +37,7 @@ export interface OutputSettings {
 export interface Output {
   readonly json: boolean;
   readonly verbose: boolean;
-  readonly color: ChalkInstance;
+  readonly color: Colors;
   /** Human text to stdout (suppressed with --json). */
   print(text: string): void;
   /** The single JSON document (only with --json). */
@@ -49,11 +66,11 @@ const formatBytes = (n: number): string => {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 };
 
-export function createOutput(settings: OutputSettings): Output {
+export async function createOutput(settings: OutputSettings): Promise<Output> {
   const noColorEnv = settings.env['NO_COLOR'] !== undefined && settings.env['NO_COLOR'] !== '';
   const useColor = !settings.json && !settings.noColor && !noColorEnv && settings.stdout.isTTY === true;
-  const color = new Chalk({ level: useColor ? 1 : 0 });
-  const errColor = new Chalk({ level: !settings.noColor && !noColorEnv && settings.stderr.isTTY === true ? 1 : 0 });
+  const color = await colors(useColor);
+  const errColor = await colors(!settings.noColor && !noColorEnv && settings.stderr.isTTY === true);
   const interactive = settings.stderr.isTTY === true && !isCI(settings.env) && !settings.json && !settings.quiet && settings.env['TERM'] !== 'dumb';
   const line = (stream: NodeJS.WriteStream, text: string) => stream.write(text.endsWith('\n') ? text : `${text}\n`);
 

@@ -1,16 +1,16 @@
-/** Human renderings shared by several commands. Plain text; colour comes from the Output's chalk. */
-import type { ChalkInstance } from 'chalk';
+/** Human renderings shared by several commands. Plain text; colour comes from the Output's colours. */
+import type { Colors } from './index.js';
 import type { CheckResult } from '../checks/types.js';
 import type { GateResult } from '../gates/index.js';
 
-export const mark = (c: ChalkInstance, passed: boolean): string => (passed ? c.green('✓') : c.red('✗'));
+export const mark = (c: Colors, passed: boolean): string => (passed ? c.green('✓') : c.red('✗'));
 
-export function renderGates(c: ChalkInstance, gates: readonly GateResult[]): string[] {
+export function renderGates(c: Colors, gates: readonly GateResult[]): string[] {
   if (gates.length === 0) return ['  (no gates)'];
   return gates.map((g) => `  ${mark(c, g.passed)} ${g.reason}`);
 }
 
-export function renderCheckSummary(c: ChalkInstance, checks: readonly CheckResult[]): string[] {
+export function renderCheckSummary(c: Colors, checks: readonly CheckResult[]): string[] {
   return checks.flatMap((check) => [
     `  ${mark(c, check.passed)} ${check.name}${check.passed ? '' : ` (${check.failures.length} failure${check.failures.length === 1 ? '' : 's'})`}`,
     ...check.failures.slice(0, 10).map((f) => `      ${f.message}`),
