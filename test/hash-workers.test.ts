@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MlshipError } from '../src/errors.js';
-import { hashArtifact, type HashedTree } from '../src/store/artifacts.js';
+import { hashArtifact, pullArtifact, pushArtifact, type HashedTree } from '../src/store/artifacts.js';
+import { createLocalStore } from '../src/store/local.js';
 import { hashFile } from '../src/store/hash.js';
 import { chooseWorkers, workersSetting, hashFiles, MIN_FILES_FOR_WORKERS } from '../src/store/hash-workers.js';
 import { noStatCache, openStatCache } from '../src/store/stat-cache.js';
@@ -45,15 +46,16 @@ describe('hashing a directory on worker threads', () => {
     const main = await treeWith('0', dir);
     const one = await treeWith('1', dir);
     const three = await treeWith('3', dir);
-    expect(main.entries).toHaveLength(303);
-    expect(one.entries).toEqual(main.entries);
-    expect(three.entries).toEqual(main.entries);
+    const [mainContents, oneContents, threeContents] = await Promise.all([main.contents(), one.contents(), three.contents()]);
+    expect(mainContents.entries).toHaveLength(303);
+    expect(oneContents.entries).toEqual(mainContents.entries);
+    expect(threeContents.entries).toEqual(mainContents.entries);
     expect(three.digest).toBe(main.digest);
     for (const name of ['large-a.bin', 'empty', 'd3/e1/f10.bin']) {
-      const entry = main.entries.find((e) => e.path === name);
+      const entry = mainContents.entries.find((e) => e.path === name);
       expect(entry?.digest).toBe((await hashFile(join(dir, name))).digest);
     }
-    expect(main.entries.find((e) => e.path === 'empty')?.digest).toBe('sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(mainContents.entries.find((e) => e.path === 'empty')?.digest).toBe('sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   });
 
   it('looks up the stat cache before dispatching and fills it after', async () => {
@@ -140,5 +142,82 @@ describe('hashing a directory on worker threads', () => {
     expect(workersSetting({ MLSHIP_HASH_WORKERS: '3' })).toBe(3);
     expect(workersSetting({ MLSHIP_HASH_WORKERS: 'many' })).toBeUndefined();
     expect(workersSetting({})).toBeUndefined();
+  });
+});
+
+describe('the tree cache', () => {
+  const cacheOf = (dir: string) => join(dir, '..', `${dir.split('/').pop()}-cache`, 'stat-cache.json');
+  /** Hash `dir` with a fresh handle on its cache, save it, and say how many file bytes were read. */
+  async function hashAgain(dir: string): Promise<{ tree: HashedTree; read: number }> {
+    const cache = await openStatCache(cacheOf(dir));
+    let read = 0;
+    const tree = await hashArtifact(dir, dir, 'test', cache, (n) => (read += n), 0);
+    await cache.save();
+    if (tree.kind !== 'tree') throw new Error('expected a tree');
+    return { tree, read };
+  }
+
+  it('recognises an unchanged directory without the per-file table, and any change to it', async () => {
+    const dir = makeTree();
+    const first = await hashAgain(dir);
+    const reference = await first.tree.contents();
+    expect(first.read).toBe(first.tree.size);
+    expect(existsSync(join(cacheOf(dir), '..', 'trees.json'))).toBe(true);
+
+    // Unchanged: the digest comes from the tree cache, even with the per-file table gone.
+    writeFileSync(cacheOf(dir), 'not json');
+    const second = await hashAgain(dir);
+    expect(second.tree.digest).toBe(first.tree.digest);
+    expect(second.tree.files).toBe(303);
+    expect(second.read).toBe(0);
+    expect(await second.tree.contents()).toEqual(reference);
+
+    // Each kind of change misses, and gives what hashing from scratch gives.
+    const changes: [string, () => void][] = [
+      ['same size, new bytes', () => writeFileSync(join(dir, 'd1', 'e1', 'f1.bin'), Buffer.alloc(statSync(join(dir, 'd1', 'e1', 'f1.bin')).size, 7))],
+      ['executable bit', () => chmodSync(join(dir, 'empty'), 0o755)],
+      ['a new file', () => writeFileSync(join(dir, 'd0', 'new.txt'), 'new')],
+      ['a renamed file', () => renameSync(join(dir, 'd0', 'new.txt'), join(dir, 'd0', 'renamed.txt'))],
+      ['a removed file', () => rmSync(join(dir, 'd0', 'renamed.txt'))],
+    ];
+    let previous = second.tree.digest;
+    for (const [what, change] of changes) {
+      change();
+      const after = await hashAgain(dir);
+      const scratch = await treeWith('0', dir);
+      expect(after.tree.digest, what).toBe(scratch.digest);
+      expect(after.tree.digest, what).not.toBe(previous);
+      expect(await after.tree.contents(), what).toEqual(await scratch.contents());
+      previous = after.tree.digest;
+    }
+  });
+
+  it('a recognised directory pushes whole to a store that lacks it, and pulls back byte for byte', async () => {
+    const dir = makeTree();
+    const first = await hashAgain(dir);
+    const again = await hashAgain(dir);
+    expect(again.read).toBe(0);
+    const fresh = createLocalStore(join(tmp(), 'store'));
+    const scratch = createLocalStore(join(tmp(), 'store'));
+    const pushed = await pushArtifact(fresh, again.tree);
+    expect(pushed).toEqual(await pushArtifact(scratch, first.tree));
+    expect(pushed.uploaded).toBeGreaterThan(250);
+    const out = join(tmp(), 'out');
+    expect(await pullArtifact(fresh, 'tree', again.tree.digest, out)).toBe(303);
+    expect(readFileSync(join(out, 'large-a.bin')).equals(readFileSync(join(dir, 'large-a.bin')))).toBe(true);
+  });
+
+  it('hashes the files again when the remembered tree object is gone or damaged', async () => {
+    const dir = makeTree();
+    const first = await hashAgain(dir);
+    const reference = await first.tree.contents();
+    const trees = join(cacheOf(dir), '..', 'trees');
+    const [object] = readdirSync(trees);
+    for (const damage of [() => writeFileSync(join(trees, object as string), '{"entries":[]}'), () => rmSync(join(trees, object as string))]) {
+      damage();
+      const again = await hashAgain(dir);
+      expect(again.tree.digest).toBe(first.tree.digest);
+      expect(await again.tree.contents()).toEqual(reference);
+    }
   });
 });

@@ -3,15 +3,16 @@
  * A directory is a tree object: canonical JSON `{"entries":[{path,digest,size,mode}…]}` sorted by path;
  * its digest is the tree object's digest (DESIGN.md "The artifact store").
  */
+import { createHash } from 'node:crypto';
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { integrityError, usageError } from '../errors.js';
+import { environmentError, integrityError, usageError } from '../errors.js';
 import { isInside } from '../paths.js';
 import { hashBytes } from './hash.js';
 import { hashFiles, hashOnMainThread } from './hash-workers.js';
 import { mapPool, putFiles } from './pool.js';
-import type { StatCache } from './stat-cache.js';
+import type { FileIdentity, StatCache } from './stat-cache.js';
 import { DIGEST_RE, type ArtifactStore, type ProgressSink } from './types.js';
 
 export interface TreeEntry {
@@ -29,15 +30,25 @@ export interface HashedFile {
   source: string;
 }
 
+export interface TreeContents {
+  entries: TreeEntry[];
+  /** The canonical tree object. */
+  bytes: Buffer;
+}
+
 export interface HashedTree {
   kind: 'tree';
   digest: string;
   /** Total bytes of the files. */
   size: number;
+  /** Number of files. */
+  files: number;
   source: string;
-  entries: TreeEntry[];
-  /** The canonical tree object. */
-  bytes: Buffer;
+  /**
+   * The entries and the tree object: already computed, or (when the tree cache recognised the
+   * directory) read back from it, or hashed again from the stat cache if that copy is gone.
+   */
+  contents(): Promise<TreeContents>;
 }
 
 export type HashedArtifact = HashedFile | HashedTree;
@@ -56,11 +67,18 @@ async function hashCached(path: string, stats: Stats, cache: StatCache, root: st
 export const canonicalTree = (entries: TreeEntry[]): Buffer =>
   Buffer.from(JSON.stringify({ entries: entries.map((e) => ({ path: e.path, digest: e.digest, size: e.size, mode: e.mode })) }));
 
+/** A file found by the walk: only the numbers the caches need are kept (a `Stats` is far larger). */
+interface ListedFile {
+  rel: string;
+  full: string;
+  stats: FileIdentity;
+}
+
 /** Every regular file below `dir`, as `/`-separated relative paths, refusing links that leave `root`. */
-async function listFiles(dir: string, root: string, what: string): Promise<{ rel: string; full: string; stats: Stats }[]> {
+async function listFiles(dir: string, root: string, what: string): Promise<ListedFile[]> {
   // Synchronous on purpose: for 10,000 files, one awaited lstat after another costs several times
   // more than the same calls made directly (measured in bench/push-local.mjs).
-  const out: { rel: string; full: string; stats: Stats }[] = [];
+  const out: ListedFile[] = [];
   const realRoot = realpathSync(root);
   const walk = (current: string, prefix: string): void => {
     const names = readdirSync(current).sort();
@@ -81,7 +99,7 @@ async function listFiles(dir: string, root: string, what: string): Promise<{ rel
         stats = statSync(full);
       }
       if (stats.isDirectory()) walk(full, rel);
-      else if (stats.isFile()) out.push({ rel, full, stats });
+      else if (stats.isFile()) out.push({ rel, full, stats: { size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, mode: stats.mode } });
     }
   };
   walk(dir, '');
@@ -103,8 +121,43 @@ export async function hashArtifact(path: string, root: string, what: string, cac
   }
   if (!stats.isDirectory()) throw usageError('E_ARTIFACT_KIND', `${what}: ${path} is neither a file nor a directory`);
   const files = await listFiles(path, root, what);
+  const size = files.reduce((n, f) => n + f.stats.size, 0);
+  const listing = listingFingerprint(files);
+  const options = { root, what, ...(onBytes === undefined ? {} : { onBytes }), ...(workers === undefined ? {} : { workers }) };
+  const known = cache.lookupTree(path, listing);
+  if (known !== undefined && known.size === size && known.files === files.length) {
+    // Unchanged since it was last hashed: nothing is looked up per file unless the contents are needed.
+    let contents: Promise<TreeContents> | undefined;
+    const fromCache = async (): Promise<TreeContents> => {
+      const bytes = cache.treeBytes(known.digest);
+      if (bytes !== undefined) return { entries: parseTree(bytes, known.digest), bytes };
+      const computed = await treeContents(files, cache, options);
+      if (hashBytes(computed.bytes) !== known.digest) {
+        throw environmentError('E_CHANGED', `${what}: ${path} changed while mlship was working on it`, { hint: 'run the command again once nothing writes to the folder' });
+      }
+      return computed;
+    };
+    return { kind: 'tree', digest: known.digest, size, files: files.length, source: path, contents: () => (contents ??= fromCache()) };
+  }
+  const computed = await treeContents(files, cache, options);
+  const digest = hashBytes(computed.bytes);
+  cache.rememberTree(path, listing, { digest, size, files: files.length }, computed.bytes);
+  return { kind: 'tree', digest, size, files: files.length, source: path, contents: async () => computed };
+}
+
+/**
+ * sha256 of a directory's listing: each file's path, size, mtime, ctime, inode and executable bit —
+ * what the stat cache trusts for one file, for all of them at once.
+ */
+function listingFingerprint(files: readonly ListedFile[]): string {
+  const hash = createHash('sha256');
+  for (const { rel, stats } of files) hash.update(`${rel}\0${stats.size}\0${stats.mtimeMs}\0${stats.ctimeMs}\0${stats.ino}\0${(stats.mode & 0o111) !== 0 ? 1 : 0}\n`);
+  return hash.digest('hex');
+}
+
+async function treeContents(files: ListedFile[], cache: StatCache, options: Parameters<typeof hashFiles>[2]): Promise<TreeContents> {
   // Many files: hashed on worker threads when there is enough uncached work (hash-workers.ts).
-  const digests = await hashFiles(files, cache, { root, what, ...(onBytes === undefined ? {} : { onBytes }), ...(workers === undefined ? {} : { workers }) });
+  const digests = await hashFiles(files, cache, options);
   const entries = files.map((file, i): TreeEntry => ({
     path: file.rel,
     digest: digests[i] as string,
@@ -112,8 +165,7 @@ export async function hashArtifact(path: string, root: string, what: string, cac
     mode: (file.stats.mode & 0o111) !== 0 ? '755' : '644',
   }));
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const bytes = canonicalTree(entries);
-  return { kind: 'tree', digest: hashBytes(bytes), size: entries.reduce((n, e) => n + e.size, 0), source: path, entries, bytes };
+  return { entries, bytes: canonicalTree(entries) };
 }
 
 export interface PushStats {
@@ -137,16 +189,17 @@ export async function pushArtifact(store: ArtifactStore, artifact: HashedArtifac
   }
   if (await store.has(artifact.digest)) {
     // A tree is only written after all its files, so its presence means the whole directory is there.
-    stats.skipped += artifact.entries.length + 1;
+    stats.skipped += artifact.files + 1;
     return stats;
   }
+  const { entries, bytes } = await artifact.contents();
   // putFiles stores each distinct object once, and asks a store that can list (S3) in bulk what it has.
-  const files = artifact.entries.map((e) => ({ digest: e.digest, path: join(artifact.source, ...e.path.split('/')), size: e.size }));
+  const files = entries.map((e) => ({ digest: e.digest, path: join(artifact.source, ...e.path.split('/')), size: e.size }));
   const summary = await putFiles(store, files, { concurrency: store.recommendedConcurrency ?? PARALLEL, ...(progress === undefined ? {} : { progress }) });
   stats.uploaded += summary.uploaded;
   stats.skipped += summary.skipped;
   stats.bytes += summary.bytes;
-  count(await store.putBytes(artifact.digest, artifact.bytes), artifact.bytes.length);
+  count(await store.putBytes(artifact.digest, bytes), bytes.length);
   return stats;
 }
 

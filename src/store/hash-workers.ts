@@ -13,20 +13,19 @@
  * `MLSHIP_HASH_WORKERS` overrides the choice: `0` hashes on the main thread, `N` uses N workers
  * whatever the amount of work (benchmarks compare 1 worker with N this way).
  */
-import type { Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { environmentError, isMlshipError, messageOf, type MlshipError } from '../errors.js';
 import { CHUNK, hashFile } from './hash.js';
 import { mapPool } from './pool.js';
-import type { StatCache } from './stat-cache.js';
+import type { FileIdentity, StatCache } from './stat-cache.js';
 import type { ProgressSink } from './types.js';
 
 /** One file to hash; `stats` keys the stat cache. */
 export interface FileToHash {
   full: string;
-  stats: Stats;
+  stats: FileIdentity;
 }
 
 export interface HashFilesOptions {
