@@ -78,7 +78,7 @@ await writeResult('push-local', {
   commands: { first: `cd ${PROJECT} && rm -rf .mlship && node ${MLSHIP} push bench`, second: `cd ${PROJECT} && node ${MLSHIP} push bench` },
 });
 printRows('push-local', rows, loadBefore, loadAfter);
-console.log(`  rchar: push again ${(io.rchar / 1e6).toFixed(1)} MB (of which stat cache ${(cacheBytes / 1e6).toFixed(1)} MB), mlship --version ${(ioVersion.rchar / 1e6).toFixed(1)} MB`);
+console.log(`  rchar: push again ${(io.rchar / 1e6).toFixed(1)} MB (the per-file stat cache on disk is ${(cacheBytes / 1e6).toFixed(1)} MB; an unchanged directory is recognised by the tree cache without reading it), mlship --version ${(ioVersion.rchar / 1e6).toFixed(1)} MB`);
 for (const n of notes) console.log(`  note: ${n}`);
 console.log('  results: bench/results/push-local.json');
 void round;
