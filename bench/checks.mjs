@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Benchmark of data checks (issue 5): mlship (DuckDB) against pandas, in the same run, on a ~1 GB CSV
- * of 10M rows and its Parquet copy; then drift on 10M rows × 5 columns, cold and with a cached sketch.
+ * of 10M rows and its Parquet copy; then drift on 10M rows × 5 columns, cold and with a cached sketch
+ * (the current data as Parquet, the target's figure; and the same rows as CSV, alongside).
  *
  *   npx tsc -p tsconfig.json && node bench/checks.mjs
  *   node bench/checks.mjs --rows 2000000      # a quicker run (data cached per row count)
@@ -38,6 +39,7 @@ const files = {
   csv: join(DATA, `checks-${ROWS}.csv`),
   parquet: join(DATA, `checks-${ROWS}.parquet`),
   current: join(DATA, `drift-current-${ROWS}.parquet`),
+  currentCsv: join(DATA, `drift-current-${ROWS}.csv`),
 };
 const rel = (p) => p.slice(root.length + 1);
 
@@ -67,8 +69,8 @@ async function job(name) {
   let results;
   if (name === 'mlship-csv' || name === 'mlship-parquet') {
     results = await runChecks({ bench: checkSet(rel(name === 'mlship-csv' ? files.csv : files.parquet)) }, undefined, ctx);
-  } else if (name === 'drift-cold' || name === 'drift-cached') {
-    const drift = { reference: rel(files.parquet), current: rel(files.current), columns: Object.fromEntries(DRIFT_COLUMNS.map((c) => [c, c === 'plan' ? {} : { method: c === 'score' ? 'ks' : 'psi' }])), method: 'psi', max: 0.2, bins: 10 };
+  } else if (name === 'drift-cold' || name === 'drift-cached' || name === 'drift-cached-csv') {
+    const drift = { reference: rel(files.parquet), current: rel(name === 'drift-cached-csv' ? files.currentCsv : files.current), columns: Object.fromEntries(DRIFT_COLUMNS.map((c) => [c, c === 'plan' ? {} : { method: c === 'score' ? 'ks' : 'psi' }])), method: 'psi', max: 0.2, bins: 10 };
     results = await runChecks({ drift: { drift } }, undefined, ctx);
   } else throw new Error(`unknown job ${name}`);
   const ms = performance.now() - started;
@@ -120,11 +122,18 @@ function runChild(cmd, argv) {
 
 async function generate() {
   await mkdir(DATA, { recursive: true });
-  if (existsSync(files.csv) && existsSync(files.parquet) && existsSync(files.current)) return;
+  if (Object.values(files).every((f) => existsSync(f))) return;
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const db = await DuckDBInstance.create(':memory:');
   const con = await db.connect();
   const esc = (p) => `'${p.replaceAll("'", "''")}'`;
+  if (existsSync(files.csv) && existsSync(files.parquet) && existsSync(files.current)) {
+    // Data generated before the CSV copy of the drift current was added: only that copy is missing.
+    await con.run(`COPY (SELECT * FROM read_parquet(${esc(files.current)})) TO ${esc(files.currentCsv)} (FORMAT csv, HEADER)`);
+    con.closeSync();
+    db.closeSync();
+    return;
+  }
   console.error(`generating ${ROWS} rows under bench/.data/ (once) …`);
   // ~100 bytes a row; a few nulls, a few bad values, so the checks have work to report.
   await con.run(`COPY (
@@ -148,6 +157,7 @@ async function generate() {
       (hash(i * 17 + 1) % 130)::INTEGER AS tenure,
       ['basic', 'pro', 'team', 'pro'][1 + (hash(i * 5 + 1) % 4)::INTEGER] AS plan
     FROM range(1, ${ROWS + 1}) t(i)) TO ${esc(files.current)} (FORMAT parquet)`);
+  await con.run(`COPY (SELECT * FROM read_parquet(${esc(files.current)})) TO ${esc(files.currentCsv)} (FORMAT csv, HEADER)`);
   con.closeSync();
   db.closeSync();
 }
@@ -198,13 +208,18 @@ async function main() {
     return runChild(process.execPath, [self, '--rows', String(ROWS), '--job', 'drift-cold']);
   });
   const cached = await node('drift-cached');
+  const cachedCsv = await node('drift-cached-csv');
   const scores = (r) => r.results[0]?.stats?.columns;
+  const figure = (r) => ({ seconds: r.ms / 1000, cpuSeconds: r.cpuMs / 1000, peakMB: mb(r.peakKb), sketch: r.results[0]?.stats?.sketch });
   out.drift = {
     columns: DRIFT_COLUMNS,
-    cold: { seconds: cold.ms / 1000, cpuSeconds: cold.cpuMs / 1000, peakMB: mb(cold.peakKb), sketch: cold.results[0]?.stats?.sketch },
-    cached: { seconds: cached.ms / 1000, cpuSeconds: cached.cpuMs / 1000, peakMB: mb(cached.peakKb), sketch: cached.results[0]?.stats?.sketch },
+    cold: figure(cold),
+    cached: figure(cached),
+    // The same current rows as CSV: parsing the text is most of it.
+    cachedCsv: { ...figure(cachedCsv), csvMB: Math.round((await stat(files.currentCsv)).size / 1e6) },
     scores: Object.fromEntries(Object.entries(scores(cold) ?? {}).map(([c, s]) => [c, { method: s.method, score: s.score }])),
     sameScores: JSON.stringify(scores(cold)) === JSON.stringify(scores(cached)),
+    sameScoresCsv: JSON.stringify(scores(cached)) === JSON.stringify(scores(cachedCsv)),
   };
   out.targets = {
     'csv >= 4x pandas': out.ratios.mlshipCsvVsPandas === undefined ? 'not measured' : out.ratios.mlshipCsvVsPandas >= 4,
@@ -224,6 +239,7 @@ async function main() {
   if (out.pandas) console.log(`  pandas  CSV      ${f(out.pandas.csv.seconds)} s (cpu ${f(out.pandas.csv.cpuSeconds)} s)  ${f(out.pandas.csv.MBps)} MB/s  peak ${out.pandas.csv.peakMB} MB`);
   if (out.pandas) console.log(`  mlship vs pandas (CSV) ${f(out.ratios.mlshipCsvVsPandas)}x wall, ${f(out.ratios.mlshipCsvVsPandasCpu)}x cpu; Parquet vs CSV ${f(out.ratios.parquetVsCsv)}x`);
   console.log(`  drift ${DRIFT_COLUMNS.length} columns: cold ${f(out.drift.cold.seconds)} s (cpu ${f(out.drift.cold.cpuSeconds)} s, peak ${out.drift.cold.peakMB} MB), cached sketch ${f(out.drift.cached.seconds)} s (cpu ${f(out.drift.cached.cpuSeconds)} s); same scores: ${out.drift.sameScores}`);
+  console.log(`  drift, cached sketch, current as CSV (${out.drift.cachedCsv.csvMB} MB): ${f(out.drift.cachedCsv.seconds)} s (cpu ${f(out.drift.cachedCsv.cpuSeconds)} s); same scores as Parquet: ${out.drift.sameScoresCsv}`);
   console.log(`  targets: ${Object.entries(out.targets).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
   console.log('  results: bench/results/checks.json');
 }

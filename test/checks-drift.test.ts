@@ -2,10 +2,11 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runChecks } from '../src/checks/index.js';
-import { ksPValue, ksStatistic, psi, PSI_EPSILON } from '../src/checks/drift-math.js';
+import { countsByEdges, ksBounds, ksPValue, psi, PSI_EPSILON, quantileKeys } from '../src/checks/drift-math.js';
 import type { CheckConfig, DriftCheckConfig } from '../src/config/schema.js';
 import { hashFile } from '../src/store/hash.js';
 import { checkRepo, csv } from './helpers/checks-repo.js';
+import { exactKs } from './helpers/ks.js';
 
 const drift = (d: Partial<DriftCheckConfig> & Pick<DriftCheckConfig, 'reference' | 'current'>): CheckConfig => ({ drift: { method: 'psi', max: 0.2, bins: 10, ...d } });
 const col = (name: string, values: (number | string | null)[]) => csv([name], values.map((v) => [v]));
@@ -21,11 +22,27 @@ describe('PSI and KS arithmetic (pure)', () => {
     expect(psi([1, 2, 3], [1, 2, 3])).toBe(0);
   });
 
-  it('ks statistic between and at the reference points', () => {
-    // reference {1, 3}: F = .5 on [1,3), 1 from 3; current {2, 2}: F = 1 from 2 → D = |.5 - 1| = .5 on [2,3)
-    expect(ksStatistic([1, 3], [0.5, 1], [0, 2], [0, 2], 2)).toBe(0.5);
+  it('ks bounds from two histograms on one grid', () => {
+    // keys as values (points): reference {1, 3}, current {2, 2}: F_ref .5 .5 1, F_cur 0 1 1 at keys 1 2 3 → D = .5
+    expect(ksBounds({ keys: [1, 3], counts: [1, 1] }, { keys: [2], counts: [2] }, true)).toEqual({ d: 0.5, upper: 0.5 });
     // current entirely below the reference: D = 1
-    expect(ksStatistic([5, 6], [0.5, 1], [3, 3], [3, 3], 3)).toBe(1);
+    expect(ksBounds({ keys: [5, 6], counts: [1, 1] }, { keys: [3], counts: [3] }, true)).toEqual({ d: 1, upper: 1 });
+    // keys as cells: the same cell on both sides says nothing about the order inside it: D is 0 at the
+    // cell's end, and at most 1 inside it (every reference value may sit below every current value)
+    expect(ksBounds({ keys: [7], counts: [2] }, { keys: [7], counts: [5] }, false)).toEqual({ d: 0, upper: 1 });
+    // cells 1, 2: reference .5 .5, current .25 .75 → gaps .25 at the end of cell 1, 0 at the end of cell 2;
+    // inside cell 2 F_ref may reach 1 while F_cur is still .25: upper = .75
+    expect(ksBounds({ keys: [1, 2], counts: [2, 2] }, { keys: [1, 2], counts: [1, 3] }, false)).toEqual({ d: 0.25, upper: 0.75 });
+  });
+
+  it('PSI edges are exact quantiles of the histogram; counts per bin (edge inclusive)', () => {
+    // 1..10: the values at sorted positions floor(9 · .2) = 1, 3, 5, 7 → 2, 4, 6, 8
+    const ten = { keys: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], counts: new Array<number>(10).fill(1) };
+    expect(quantileKeys(ten, 5)).toEqual([2, 4, 6, 8]);
+    // a key holding 90 % of the values: every decile is that key, one edge
+    expect(quantileKeys({ keys: [0, 1], counts: [9, 1] }, 10)).toEqual([0]);
+    expect(countsByEdges(ten, [2, 4, 6, 8])).toEqual([2, 2, 2, 2, 2]);
+    expect(countsByEdges({ keys: [-3, 2.5, 9], counts: [1, 4, 2] }, [2, 4])).toEqual([1, 4, 2]);
   });
 
   it('ks p-value: asymptotic Kolmogorov distribution with Stephens’ correction', () => {
@@ -85,7 +102,7 @@ describe('drift checks on data', () => {
     expect(result?.failures[0]).toMatchObject({ column: 'x', rule: 'ks', observed: 0.4, expected: 0.3 });
   });
 
-  it('KS on many distinct values (quantile points) stays within 0.002 of the exact statistic', async () => {
+  it('KS on many distinct values (a linear grid): the exact statistic lies within [score, upper], less than 0.002 apart', async () => {
     const repo = checkRepo();
     // 20,000 reference values and 20,000 current values shifted by 0.05: exact D computed here in JS.
     const ref = Array.from({ length: 20_000 }, (_, i) => ((i * 7919) % 20_000) / 20_000);
@@ -93,20 +110,25 @@ describe('drift checks on data', () => {
     const reference = repo.write('data/ref.csv', col('x', ref));
     const current = repo.write('data/cur.csv', col('x', cur));
     const [result] = await runChecks({ d: drift({ reference, current, method: 'ks', max: 1 }) }, undefined, repo.ctx);
-    const a = [...ref].sort((p, q) => p - q);
-    const b = [...cur].sort((p, q) => p - q);
-    let i = 0;
-    let j = 0;
-    let exact = 0;
-    while (i < a.length && j < b.length) {
-      const x = Math.min(a[i] as number, b[j] as number);
-      while (i < a.length && (a[i] as number) <= x) i++;
-      while (j < b.length && (b[j] as number) <= x) j++;
-      exact = Math.max(exact, Math.abs(i / a.length - j / b.length));
-    }
-    const stats = (result?.stats?.columns as Record<string, { score: number; exact: boolean }>).x;
-    expect(stats?.exact).toBe(false);
-    expect(Math.abs((stats?.score ?? 0) - exact)).toBeLessThan(0.002);
+    const exact = exactKs(ref, cur);
+    const stats = (result?.stats?.columns as Record<string, { score: number; upper: number; exact: boolean; grid: string }>).x;
+    expect(stats).toMatchObject({ exact: false, grid: 'linear' });
+    expect(stats?.score).toBeLessThanOrEqual(exact + 1e-6);
+    expect(stats?.upper).toBeGreaterThanOrEqual(exact - 1e-6);
+    expect((stats?.upper ?? 1) - (stats?.score ?? 0)).toBeLessThan(0.002);
+  });
+
+  it('a JSON Lines current whose numbers turn to text after the type sample: that text is missing, not a read error', async () => {
+    const repo = checkRepo();
+    const reference = repo.write('data/ref.csv', col('x', Array.from({ length: 500 }, (_, i) => i)));
+    // types are inferred from the first 20,480 lines, then the scan is retried with the whole file
+    const lines = Array.from({ length: 25_000 }, (_, i) => JSON.stringify({ x: i < 21_000 ? i % 500 : 'n/a' }));
+    const current = repo.write('data/cur.jsonl', lines.join('\n') + '\n');
+    const [result] = await runChecks({ d: drift({ reference, current, max: 5 }) }, undefined, repo.ctx);
+    const stats = (result?.stats?.columns as Record<string, { current: number[]; reference: number[] }>).x;
+    expect(stats?.current.at(-1)).toBe(4_000);
+    expect(stats?.current.reduce((a, b) => a + b, 0)).toBe(25_000);
+    expect(stats?.reference.at(-1)).toBe(0);
   });
 
   it('ks on a categorical column is a configuration error; absent columns are failures', async () => {

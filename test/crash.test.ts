@@ -24,7 +24,8 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { git, tempRepo, type TempRepo } from './helpers/cli.js';
-import { killWhen, seededRandom, sha256Hex, shardEntries, shardTouched, startMlship, walkLocalStore, type Exit, type KillScope, type Trigger } from './helpers/crash.js';
+import { killWhen, sha256Hex, shardEntries, shardTouched, startMlship, walkLocalStore, type Exit, type KillScope, type Trigger } from './helpers/crash.js';
+import { seededRandom } from './helpers/random.js';
 import { freshPrefix, rawClient, s3, wrongObjects } from './helpers/s3.js';
 
 const SEED = process.env.MLSHIP_CRASH_SEED !== undefined && process.env.MLSHIP_CRASH_SEED !== '' ? Number(process.env.MLSHIP_CRASH_SEED) : Math.floor(Math.random() * 2 ** 31);

@@ -1,6 +1,6 @@
 /**
- * Drift statistics, pure: PSI over bin counts and the two-sample Kolmogorov–Smirnov statistic over
- * a reference ECDF known at sorted points.
+ * Drift statistics, pure: PSI over bin counts, and the two-sample Kolmogorov–Smirnov statistic with
+ * its bounds from two histograms on the same grid (drift-grid.ts).
  */
 
 /**
@@ -26,23 +26,76 @@ export function psi(reference: readonly number[], current: readonly number[]): n
   return sum;
 }
 
+/** A histogram on a grid: sorted distinct keys and the number of values at each. */
+export interface KeyCounts {
+  keys: readonly number[];
+  counts: readonly number[];
+}
+
+const total = (h: KeyCounts): number => h.counts.reduce((a, b) => a + b, 0);
+
 /**
- * KS statistic D = sup |F_ref(x) − F_cur(x)|.
- * `points` are sorted reference values with `refCdf[j]` = F_ref(points[j]) (share of reference values ≤ it);
- * F_ref is taken as constant between points, which is exact when the points are every distinct reference
- * value. `curLe[j]` / `curLt[j]` count current values ≤ / < points[j]. On [pⱼ, pⱼ₊₁) F_cur is monotone, so
- * the supremum there is reached at pⱼ or just before pⱼ₊₁: D needs only the counts at the points.
+ * KS statistic D = sup |F_ref(x) − F_cur(x)| from two histograms on the same grid. At the upper end of
+ * every key either side has, both ECDFs are known exactly (the share of values at or below the key),
+ * so `d`, the largest gap there, is a lower bound of D. Inside a key's cell both ECDFs rise from
+ * their value at the previous key to their value at this one, so |F_ref − F_cur| there is at most
+ * max(F_ref(k) − F_cur(k⁻), F_cur(k) − F_ref(k⁻)): `upper`, the largest of these, bounds D from
+ * above. `points`: every key holds a single value on both sides (a values grid), so D = d.
  */
-export function ksStatistic(points: readonly number[], refCdf: readonly number[], curLe: readonly number[], curLt: readonly number[], curTotal: number): number {
-  if (points.length === 0 || curTotal === 0) return 0;
-  let d = (curLt[0] ?? 0) / curTotal; // below the smallest reference value F_ref = 0
-  for (let j = 0; j < points.length; j++) {
-    const f = refCdf[j] ?? 0;
-    d = Math.max(d, Math.abs(f - (curLe[j] ?? 0) / curTotal));
-    const nextLeft = j + 1 < points.length ? (curLt[j + 1] ?? 0) / curTotal : 1;
-    d = Math.max(d, Math.abs(f - nextLeft));
+export function ksBounds(reference: KeyCounts, current: KeyCounts, points: boolean): { d: number; upper: number } {
+  const nRef = total(reference);
+  const nCur = total(current);
+  if (nRef === 0 || nCur === 0) return { d: 0, upper: 0 };
+  let i = 0;
+  let j = 0;
+  let cumRef = 0;
+  let cumCur = 0;
+  let d = 0;
+  let upper = 0;
+  while (i < reference.keys.length || j < current.keys.length) {
+    const r = reference.keys[i] ?? Number.POSITIVE_INFINITY;
+    const c = current.keys[j] ?? Number.POSITIVE_INFINITY;
+    const key = Math.min(r, c);
+    const before = { ref: cumRef / nRef, cur: cumCur / nCur };
+    if (r === key) cumRef += reference.counts[i++] ?? 0;
+    if (c === key) cumCur += current.counts[j++] ?? 0;
+    const fRef = cumRef / nRef;
+    const fCur = cumCur / nCur;
+    const gap = Math.abs(fRef - fCur);
+    d = Math.max(d, gap);
+    upper = Math.max(upper, gap, points ? 0 : Math.max(fRef - before.cur, fCur - before.ref));
   }
-  return d;
+  return { d, upper };
+}
+
+/**
+ * PSI bin edges: the keys of the reference's quantiles at levels 1/bins, …, (bins−1)/bins, exact on the
+ * histogram (the value at sorted position floor((n − 1) · level)), without repeats.
+ */
+export function quantileKeys(h: KeyCounts, bins: number): number[] {
+  const n = total(h);
+  const edges: number[] = [];
+  if (n === 0) return edges;
+  let i = 0;
+  let below = 0; // values at keys before i
+  for (let b = 1; b < bins; b++) {
+    const position = Math.floor(((n - 1) * b) / bins);
+    while (i < h.keys.length - 1 && below + (h.counts[i] ?? 0) <= position) below += h.counts[i++] ?? 0;
+    const key = h.keys[i] as number;
+    if (edges[edges.length - 1] !== key) edges.push(key);
+  }
+  return edges;
+}
+
+/** Counts per bin of a histogram: bin j holds the keys in (edges[j−1], edges[j]], the last bin the keys above every edge. */
+export function countsByEdges(h: KeyCounts, edges: readonly number[]): number[] {
+  const counts = new Array<number>(edges.length + 1).fill(0);
+  let bin = 0;
+  h.keys.forEach((key, i) => {
+    while (bin < edges.length && key > (edges[bin] as number)) bin++;
+    counts[bin] = (counts[bin] ?? 0) + (h.counts[i] ?? 0);
+  });
+  return counts;
 }
 
 /** Asymptotic p-value of D for sample sizes n and m (Kolmogorov distribution, Stephens' correction). */
@@ -58,16 +111,4 @@ export function ksPValue(d: number, n: number, m: number): number {
     if (Math.abs(term) < 1e-12) break;
   }
   return Math.min(1, Math.max(0, sum));
-}
-
-/** Per-bin counts from a DuckDB histogram over boundaries: bin j holds values in (edges[j-1], edges[j]], the last bin values above every edge. */
-export function binCounts(entries: readonly { key: unknown; value: unknown }[], edges: readonly number[]): number[] {
-  const counts = new Array<number>(edges.length + 1).fill(0);
-  const index = new Map(edges.map((e, i) => [e, i]));
-  for (const { key, value } of entries) {
-    // DuckDB keys the overflow bucket (values above the last boundary) with +Infinity.
-    const i = key === null || Number(key) === Number.POSITIVE_INFINITY ? edges.length : index.get(Number(key));
-    if (i !== undefined) counts[i] = (counts[i] ?? 0) + Number(value);
-  }
-  return counts;
 }

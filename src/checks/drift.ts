@@ -1,20 +1,23 @@
 /**
  * Drift checks: the reference is summarised into a cached sketch (see sketch.ts), the current dataset
- * is scanned once, and each column gets a PSI or KS score compared with its `max`.
+ * is counted in one scan on the sketch's grids (drift-scan.ts), and each column gets a PSI or KS score
+ * compared with its `max`.
  *
  * PSI: numeric columns are binned on the reference quantiles (`bins` bins, fewer when quantiles tie),
- * categorical columns by category; categories absent from the reference are pooled into one "other"
- * bin; nulls (and, in the current data, values that are not numbers in a numeric column) form a
+ * as keys of the column's grid; categorical columns by category; categories absent from the reference
+ * are pooled into one "other" bin; nulls (and values that are not numbers in a numeric column) form a
  * "missing" bin whenever either side has any. Empty bins use PSI_EPSILON (drift-math.ts).
- * KS: the two-sample statistic D, exact when the reference has at most 2,000 distinct values, otherwise
- * against the reference ECDF at 1,001 quantiles (error about one reference step, 0.001); nulls are left out.
+ * KS: the two-sample statistic D between the two ECDFs, known exactly at every grid key: exact on a
+ * values grid, otherwise the largest gap at the keys, with `upper` bounding D (drift-math.ts ksBounds);
+ * nulls are left out.
  */
 import type { DriftCheckConfig } from '../config/schema.js';
-import type { Engine, Plain } from './duckdb.js';
-import { binCounts, ksPValue, ksStatistic, psi } from './drift-math.js';
+import type { Engine } from './duckdb.js';
+import { upperOf } from './drift-grid.js';
+import { countsByEdges, ksBounds, ksPValue, psi } from './drift-math.js';
+import { scanCounts, type CategoryCounts, type NumericCounts, type ScanColumn } from './drift-scan.js';
 import { openDataset, queryDataset } from './source.js';
-import { buildSketch, categoryOf, numberOf, readSketch, sketchFile, writeSketch, type ColumnSketch, type SketchRequest } from './sketch.js';
-import { ident, num, numList, strList } from './sql.js';
+import { buildSketch, readSketch, sketchFile, writeSketch, type CategoricalSketch, type ColumnSketch, type NumericSketch, type SketchRequest } from './sketch.js';
 import { resolveInside } from '../paths.js';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -70,7 +73,6 @@ export async function runDriftCheck(engine: Engine, name: string, drift: DriftCh
   }
 
   const currentNames = new Set(current.columns.map((c) => c.name));
-  const types = new Map(current.columns.map((c) => [c.name, c.type]));
   const compared = plans(requested).filter((p) => {
     if (!sketch?.columns[p.name]) return false;
     if (!currentNames.has(p.name)) {
@@ -82,33 +84,24 @@ export async function runDriftCheck(engine: Engine, name: string, drift: DriftCh
 
   const scores: Record<string, unknown> = {};
   if (compared.length > 0) {
-    const select: string[] = ['count(*) AS n'];
-    compared.forEach((p, i) => {
-      const s = sketch?.columns[p.name] as ColumnSketch;
-      const col = ident(p.name);
-      const type = types.get(p.name) ?? 'VARCHAR';
-      if (s.kind === 'numeric') {
-        const x = numberOf(col, type);
-        select.push(`count(${x}) AS nc${i}`);
-        if (p.method === 'psi' && s.edges.length > 0) select.push(`histogram(${x}, ${numList(s.edges)}) AS h${i}`);
-        if (p.method === 'ks' && s.ks && s.ks.points.length > 0) {
-          select.push(`histogram(${x}, ${numList(s.ks.points)}) AS kle${i}`);
-          // Exact mode needs the count at each point (to know F_cur just before it); quantile mode only the
-          // count below the first point (histogram_exact over 1,001 points costs as much as the scan).
-          select.push(s.ks.exact ? `histogram_exact(${x}, ${numList(s.ks.points)}) AS keq${i}` : `count(*) FILTER (WHERE ${x} < ${num(s.ks.points[0] as number)}) AS kbelow${i}`);
-        }
-      } else {
-        const c = categoryOf(col, type);
-        const known = strList(Object.keys(s.categories));
-        select.push(`count(${col}) AS nn${i}`, `histogram(${c}) FILTER (WHERE list_contains(${known}, ${c})) AS c${i}`, `count(*) FILTER (WHERE ${col} IS NOT NULL AND NOT list_contains(${known}, ${c})) AS o${i}`);
-      }
+    const sketchOf = (p: ColumnPlan) => sketch?.columns[p.name] as ColumnSketch;
+    const { result: counted } = await queryDataset(engine, current, (d) => {
+      // Types from the dataset the query runs on: a JSON Lines retry may have widened them.
+      const types = new Map(d.columns.map((c) => [c.name, c.type]));
+      const columns = compared.map((p): ScanColumn => {
+        const s = sketchOf(p);
+        const type = types.get(p.name) ?? 'VARCHAR';
+        if (s.kind === 'categorical') return { kind: 'categorical', name: p.name, type, known: Object.keys(s.categories) };
+        // Current keys beyond the reference's are folded one step outside it: the statistics only need to
+        // know they are below (or above) every reference value.
+        return { kind: 'numeric', name: p.name, type, grid: s.grid, low: (s.keys[0] ?? 0) - 1, high: (s.keys[s.keys.length - 1] ?? 0) + 1 };
+      });
+      return scanCounts(engine, d.scan, columns);
     });
-    const { result } = await queryDataset(engine, current, (d) => engine.query(`SELECT ${select.join(', ')} FROM ${d.scan}`));
-    const row = result[0] ?? {};
-    const rows = Number(row.n ?? 0);
     compared.forEach((p, i) => {
-      const s = sketch?.columns[p.name] as ColumnSketch;
-      const score = s.kind === 'numeric' ? scoreNumeric(p, s, row, i, rows) : scoreCategorical(s, row, i, rows);
+      const s = sketchOf(p);
+      const h = counted.columns[i] as NumericCounts | CategoryCounts;
+      const score = s.kind === 'numeric' ? scoreNumeric(p, s, h as NumericCounts) : scoreCategorical(s, h as CategoryCounts);
       scores[p.name] = { method: p.method, kind: s.kind, max: p.max, ...score.stats, score: round(score.value) };
       if (score.value > p.max) {
         failures.push({
@@ -158,53 +151,39 @@ async function digestOf(full: string, path: string, ctx: CheckContext): Promise<
   }
 }
 
-
-const entries = (value: Plain | undefined): { key: Plain; value: Plain }[] =>
-  Array.isArray(value) ? value.filter((e): e is { key: Plain; value: Plain } => e !== null && typeof e === 'object' && !Array.isArray(e)) : [];
-
-function scoreNumeric(p: ColumnPlan, s: Extract<ColumnSketch, { kind: 'numeric' }>, row: Record<string, Plain>, i: number, rows: number): { value: number; stats: Record<string, unknown> } {
-  const nc = Number(row[`nc${i}`] ?? 0);
+function scoreNumeric(p: ColumnPlan, s: NumericSketch, h: NumericCounts): { value: number; stats: Record<string, unknown> } {
+  const reference = { keys: s.keys, counts: s.counts };
+  const nRef = s.rows - s.missing;
+  const nCur = h.counts.reduce((a, b) => a + b, 0);
   if (p.method === 'ks') {
-    const points = s.ks?.points ?? [];
-    const refCdf = s.ks?.cdf ?? [];
-    const perLe = binCounts(entries(row[`kle${i}`]), points);
-    const eq = new Map(entries(row[`keq${i}`]).filter((e) => e.key !== null).map((e) => [Number(e.key), Number(e.value)]));
-    let cum = 0;
-    const le = points.map((_, j) => (cum += perLe[j] ?? 0));
-    // Quantile mode: F_cur just before a point is bounded below by F_cur at the previous point; the
-    // difference is current mass strictly between two reference quantiles, so D moves by at most one
-    // reference step (about 1/1000).
-    const lt = s.ks?.exact ? points.map((pt, j) => (le[j] ?? 0) - (eq.get(pt) ?? 0)) : points.map((_, j) => (j === 0 ? Number(row[`kbelow${i}`] ?? 0) : (le[j - 1] ?? 0)));
-    const d = ksStatistic(points, refCdf, le, lt, nc);
-    const n = s.rows - s.missing;
-    return { value: d, stats: { pValue: round(ksPValue(d, n, nc)), exact: s.ks?.exact ?? false, referenceRows: n, currentRows: nc } };
+    const exact = s.grid.kind === 'values';
+    const { d, upper } = ksBounds(reference, h, exact);
+    return { value: d, stats: { pValue: round(ksPValue(d, nRef, nCur)), exact, upper: round(upper), grid: s.grid.kind, referenceRows: nRef, currentRows: nCur } };
   }
-  const cur = s.edges.length > 0 ? binCounts(entries(row[`h${i}`]), s.edges) : [nc];
-  const ref = [...s.counts];
-  const curMissing = rows - nc;
-  if (s.missing > 0 || curMissing > 0) {
+  const ref = countsByEdges(reference, s.edges);
+  const cur = countsByEdges(h, s.edges);
+  if (s.missing > 0 || h.missing > 0) {
     ref.push(s.missing);
-    cur.push(curMissing);
+    cur.push(h.missing);
   }
-  return { value: psi(ref, cur), stats: { bins: ref.length, edges: s.edges, reference: ref, current: cur } };
+  // A cell's end is only defined up to floating-point rounding: 12 significant digits are shown.
+  const edges = s.edges.map((k) => (s.grid.kind === 'values' ? upperOf(s.grid, k) : Number(upperOf(s.grid, k).toPrecision(12))));
+  return { value: psi(ref, cur), stats: { bins: ref.length, grid: s.grid.kind, edges, reference: ref, current: cur } };
 }
 
-function scoreCategorical(s: Extract<ColumnSketch, { kind: 'categorical' }>, row: Record<string, Plain>, i: number, rows: number): { value: number; stats: Record<string, unknown> } {
+function scoreCategorical(s: CategoricalSketch, h: CategoryCounts): { value: number; stats: Record<string, unknown> } {
   const keys = Object.keys(s.categories).sort();
-  const seen = new Map(entries(row[`c${i}`]).map((e) => [String(e.key), Number(e.value)]));
   const ref = keys.map((k) => s.categories[k] ?? 0);
-  const cur = keys.map((k) => seen.get(k) ?? 0);
+  const cur = keys.map((k) => h.categories[k] ?? 0);
   const labels = [...keys];
-  const other = Number(row[`o${i}`] ?? 0);
-  if (other > 0) {
+  if (h.other > 0) {
     ref.push(0);
-    cur.push(other);
+    cur.push(h.other);
     labels.push(OTHER);
   }
-  const curMissing = rows - Number(row[`nn${i}`] ?? 0);
-  if (s.missing > 0 || curMissing > 0) {
+  if (s.missing > 0 || h.missing > 0) {
     ref.push(s.missing);
-    cur.push(curMissing);
+    cur.push(h.missing);
     labels.push(MISSING);
   }
   return { value: psi(ref, cur), stats: { bins: labels.length, categories: labels, reference: ref, current: cur } };

@@ -1,8 +1,10 @@
 /**
- * Reference sketches: what drift needs to know about a reference dataset (bin edges and counts, the
- * ECDF at sorted points, category counts), computed in two scans and cached as an immutable JSON
- * object under `<cacheDir>/sketches/<sha256 of the reference>/<sha256 of the parameters>.json`.
- * A second run against the same reference bytes reads the object and does not scan the reference.
+ * Reference sketches: what drift needs to know about a reference dataset, computed in two scans and
+ * cached as an immutable JSON object under
+ * `<cacheDir>/sketches/<sha256 of the reference>/<sha256 of the parameters>.json`. A numeric column is
+ * kept as its histogram on a grid (drift-grid.ts) with the PSI bin edges on that grid; a categorical
+ * column as its category counts. A second run against the same reference bytes reads the object and
+ * does not scan the reference.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -10,17 +12,16 @@ import { dirname, join } from 'node:path';
 import { usageError } from '../errors.js';
 import type { Engine, Plain } from './duckdb.js';
 import { familyOf, isNumericFamily } from './column-types.js';
-import { binCounts } from './drift-math.js';
+import { chooseGrid, decimalsOf, GRID_CELLS, SAMPLE_LEVELS, type Grid } from './drift-grid.js';
+import { quantileKeys } from './drift-math.js';
+import { numberOf, scanCounts, type ScanColumn } from './drift-scan.js';
 import { queryDataset, type Dataset } from './source.js';
 import { ident, numList } from './sql.js';
 
-export const SKETCH_VERSION = 1;
-/** Quantiles are exact up to this many reference values, and computed on a uniform sample of this size above. */
+/** Bumped whenever what a sketch holds or how keys are computed changes (drift-grid.ts): older sketches are rebuilt. */
+export const SKETCH_VERSION = 2;
+/** The grid of a numeric column is chosen from quantiles of a uniform sample of this many reference values. */
 export const QUANTILE_SAMPLE = 100_000;
-/** A numeric column with at most this many distinct values keeps them all: its KS is exact. */
-export const EXACT_KS_DISTINCT = 2_000;
-/** Reference quantile levels used as KS points otherwise (plus min and max). */
-export const KS_LEVELS = 1_000;
 /** Categorical columns with more categories than this are not sketched (drift on them is not meaningful). */
 export const MAX_CATEGORIES = 1_000;
 
@@ -29,11 +30,13 @@ export interface NumericSketch {
   /** Rows, and rows with no number (null or not numeric). */
   rows: number;
   missing: number;
-  /** PSI bin edges (sorted, distinct): bin j holds (edges[j-1], edges[j]]. */
-  edges: number[];
+  /** How values become keys (the same for the current data). */
+  grid: Grid;
+  /** The reference's histogram on the grid: sorted distinct keys and the number of values at each. */
+  keys: number[];
   counts: number[];
-  /** KS: sorted points and the share of reference numbers ≤ each; `exact` when the points are every distinct value. */
-  ks?: { points: number[]; cdf: number[]; exact: boolean };
+  /** PSI bin edges, as keys (sorted, distinct): bin j holds the keys in (edges[j-1], edges[j]]. */
+  edges: number[];
 }
 
 export interface CategoricalSketch {
@@ -59,7 +62,7 @@ export interface SketchRequest {
   columns: string[];
   explicit: boolean;
   bins: number;
-  /** Columns that need KS points. */
+  /** Columns compared with KS (they must be numeric). */
   ks: string[];
 }
 
@@ -88,24 +91,15 @@ export async function writeSketch(file: string, sketch: ReferenceSketch): Promis
   await rename(temp, file);
 }
 
-const levels = (k: number, withEnds: boolean): number[] => {
-  const out: number[] = [];
-  for (let i = withEnds ? 0 : 1; i <= (withEnds ? k : k - 1); i++) out.push(i / k);
-  return out;
-};
+const finite = (value: Plain | undefined): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 
-const distinctSorted = (values: Plain): number[] =>
-  Array.isArray(values) ? [...new Set(values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)))].sort((a, b) => a - b) : [];
-
-const entries = (value: Plain): { key: Plain; value: Plain }[] =>
-  Array.isArray(value) ? value.filter((e): e is { key: Plain; value: Plain } => e !== null && typeof e === 'object' && !Array.isArray(e)) : [];
-
-/** SQL for a column read as a number (NULL when it is not one). */
-export const numberOf = (col: string, type: string): string => (familyOf(type) === 'text' ? `TRY_CAST(${col} AS DOUBLE)` : `${col}::DOUBLE`);
-/** SQL for a column read as a category. */
-export const categoryOf = (col: string, type: string): string => (familyOf(type) === 'text' ? col : `CAST(${col} AS VARCHAR)`);
-
-/** Build a sketch of `ds` in two scans: counts, distinct estimates and quantiles; then exact bin and category counts. */
+/**
+ * Build a sketch of `ds` in two scans: counts, distinct estimates, ranges and sample quantiles (to
+ * tell numeric from categorical columns and choose each numeric column's grid); then every column's
+ * histogram, by the same query that counts the current data (drift-scan.ts). A values grid is chosen
+ * from the sample; when the histogram shows a reference value between two steps, those columns get
+ * a cell grid and a third scan.
+ */
 export async function buildSketch(engine: Engine, ds: Dataset, digest: string, request: SketchRequest, where: string): Promise<ReferenceSketch> {
   const { result } = await queryDataset(engine, ds, async (d) => {
     const types = new Map(d.columns.map((c) => [c.name, c.type]));
@@ -113,24 +107,26 @@ export async function buildSketch(engine: Engine, ds: Dataset, digest: string, r
     const first = ['count(*) AS n'];
     cols.forEach(({ col, type }, i) => {
       const x = numberOf(col, type);
-      first.push(`count(${col}) AS nn${i}`, `count(${x}) AS nc${i}`, `approx_count_distinct(${col}) AS d${i}`);
-      if (familyOf(type) === 'text' || isNumericFamily(familyOf(type))) {
-        first.push(`reservoir_quantile(${x}, ${numList(levels(request.bins, false))}, ${QUANTILE_SAMPLE}) AS q${i}`);
-        if (request.ks.includes(cols[i]?.name ?? '')) first.push(`reservoir_quantile(${x}, ${numList(levels(KS_LEVELS, true))}, ${QUANTILE_SAMPLE}) AS k${i}`);
+      const family = familyOf(type);
+      first.push(`count(${col}) AS nn${i}`, `count(${x}) AS nc${i}`);
+      // A column of a numeric type is numeric: its distinct count only matters to categorical columns.
+      if (!isNumericFamily(family)) first.push(`approx_count_distinct(${col}) AS d${i}`);
+      if (family === 'text' || isNumericFamily(family)) {
+        first.push(`min(${x}) AS lo${i}`, `max(${x}) AS hi${i}`, `reservoir_quantile(${x}, ${numList(SAMPLE_LEVELS)}, ${QUANTILE_SAMPLE}) AS q${i}`);
       }
     });
     const [one] = await engine.query(`SELECT ${first.join(', ')} FROM ${d.scan}`);
     const r1 = one ?? {};
-    const rows = Number(r1.n ?? 0);
-    const plan = cols.map(({ name, col, type }, i) => {
+    const plan = cols.map(({ name, type }, i) => {
       const nn = Number(r1[`nn${i}`] ?? 0);
       const nc = Number(r1[`nc${i}`] ?? 0);
       const family = familyOf(type);
       const numeric = nn > 0 && nc === nn && (family === 'text' || isNumericFamily(family));
-      return { name, col, type, i, nn, nc, numeric, distinct: Number(r1[`d${i}`] ?? 0), edges: distinctSorted(r1[`q${i}`] ?? null), kpoints: distinctSorted(r1[`k${i}`] ?? null) };
+      const quantiles = Array.isArray(r1[`q${i}`]) ? (r1[`q${i}`] as Plain[]).map((v) => (typeof v === 'number' ? v : undefined)) : [];
+      const summary = { min: finite(r1[`lo${i}`]), max: finite(r1[`hi${i}`]), decimals: family === 'integer' ? 0 : decimalsOf(quantiles), quantiles };
+      return { name, type, numeric, summary, grid: numeric ? chooseGrid(summary) : undefined, distinct: Number(r1[`d${i}`] ?? 0) };
     });
     const skipped: Record<string, string> = {};
-    const second: string[] = [];
     const kept = plan.filter((p) => {
       if (!p.numeric && request.ks.includes(p.name)) {
         throw usageError('E_DRIFT_KS', `${where}: ks needs a numeric column; '${p.name}' is not numeric in ${ds.path}`, { hint: "use method: psi for categorical columns" });
@@ -143,42 +139,39 @@ export async function buildSketch(engine: Engine, ds: Dataset, digest: string, r
       }
       return true;
     });
-    for (const p of kept) {
-      const x = numberOf(p.col, p.type);
-      if (p.numeric) {
-        if (p.edges.length > 0) second.push(`histogram(${x}, ${numList(p.edges)}) AS h${p.i}`);
-        if (request.ks.includes(p.name)) {
-          second.push(p.distinct <= EXACT_KS_DISTINCT ? `histogram(${x}) AS x${p.i}` : `histogram(${x}, ${numList(p.kpoints)}) AS kh${p.i}`);
-        }
-      } else {
-        second.push(`histogram(${categoryOf(p.col, p.type)}) AS c${p.i}`);
+    const scanned = (p: (typeof kept)[number]): ScanColumn => {
+      if (!p.grid) return { kind: 'categorical', name: p.name, type: p.type };
+      // Far tails (beyond one grid width on either side of the central quantiles) are counted at two
+      // keys, so that a sketch stays small whatever the outliers: at most 3 × GRID_CELLS + 2 keys.
+      return p.grid.kind === 'values' ? { kind: 'numeric', name: p.name, type: p.type, grid: p.grid } : { kind: 'numeric', name: p.name, type: p.type, grid: p.grid, low: -GRID_CELLS, high: 2 * GRID_CELLS };
+    };
+    const counted = kept.length > 0 ? (await scanCounts(engine, d.scan, kept.map(scanned))).columns : [];
+    // A reference value between two steps (the sample missed it) has a half-step key: cells instead.
+    const offGrid = kept.flatMap((p, i) => {
+      const h = counted[i];
+      return p.grid?.kind === 'values' && h?.kind === 'numeric' && h.keys.some((k) => Number.isFinite(k) && !Number.isInteger(k)) ? [i] : [];
+    });
+    if (offGrid.length > 0) {
+      for (const i of offGrid) {
+        const p = kept[i] as (typeof kept)[number];
+        p.grid = chooseGrid({ ...p.summary, decimals: undefined });
       }
+      const again = await scanCounts(engine, d.scan, offGrid.map((i) => scanned(kept[i] as (typeof kept)[number])));
+      offGrid.forEach((i, j) => {
+        counted[i] = again.columns[j] as (typeof counted)[number];
+      });
     }
-    const r2 = second.length > 0 ? ((await engine.query(`SELECT ${second.join(', ')} FROM ${d.scan}`))[0] ?? {}) : {};
+    const rows = Number(r1.n ?? 0);
     const columns: Record<string, ColumnSketch> = {};
-    for (const p of kept) {
-      if (!p.numeric) {
-        const categories: Record<string, number> = {};
-        for (const e of entries(r2[`c${p.i}`] ?? null)) categories[String(e.key)] = Number(e.value);
-        columns[p.name] = { kind: 'categorical', rows, missing: rows - p.nn, categories };
-        continue;
+    kept.forEach((p, i) => {
+      const h = counted[i];
+      if (h === undefined) return;
+      if (h.kind === 'categorical') {
+        columns[p.name] = { kind: 'categorical', rows, missing: h.missing, categories: h.categories };
+      } else {
+        columns[p.name] = { kind: 'numeric', rows, missing: h.missing, grid: p.grid as Grid, keys: h.keys, counts: h.counts, edges: quantileKeys(h, request.bins) };
       }
-      const counts = p.edges.length > 0 ? binCounts(entries(r2[`h${p.i}`] ?? null), p.edges) : [p.nc];
-      const sketch: NumericSketch = { kind: 'numeric', rows, missing: rows - p.nc, edges: p.edges, counts };
-      if (request.ks.includes(p.name)) {
-        const exact = r2[`x${p.i}`];
-        if (exact !== undefined) {
-          const pairs = entries(exact).map((e) => [Number(e.key), Number(e.value)] as const).sort((a, b) => a[0] - b[0]);
-          let cum = 0;
-          sketch.ks = { points: pairs.map(([v]) => v), cdf: pairs.map(([, c]) => (cum += c) / p.nc), exact: true };
-        } else {
-          const per = binCounts(entries(r2[`kh${p.i}`] ?? null), p.kpoints);
-          let cum = 0;
-          sketch.ks = { points: p.kpoints, cdf: p.kpoints.map((_, j) => (cum += per[j] ?? 0) / p.nc), exact: false };
-        }
-      }
-      columns[p.name] = sketch;
-    }
+    });
     return { version: SKETCH_VERSION, digest, bins: request.bins, columns, skipped } satisfies ReferenceSketch;
   });
   return result;
