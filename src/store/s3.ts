@@ -16,8 +16,8 @@
  * Cost per small object (what a push of many files is made of): one PUT, after one listing per push
  * instead of a HEAD per object (presentAmong); one open, read and close of the file and one hash of
  * its bytes; no hashing by the SDK (we give it the payload hash and checksum we know). On a path-style
- * custom endpoint the PUT itself skips the SDK's middleware (s3-direct.ts), which halves the client's
- * CPU per object; elsewhere the SDK resolves each command's middleware once (`cacheMiddleware`).
+ * custom endpoint the PUT itself skips the SDK's middleware (s3-direct.ts), which halves the CPU of
+ * each PUT; elsewhere the SDK resolves each command's middleware once (`cacheMiddleware`).
  *
  * This module is imported lazily by `openStore`, so the SDK loads only when a store is on S3.
  */
