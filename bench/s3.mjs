@@ -12,13 +12,22 @@
  * push hashes first, and its stat cache makes that free on later pushes); the time to hash is
  * reported beside them. Results: bench/results/s3.json. Not a test: nothing here asserts a speed.
  *
+ * Per workload and tool it also records the CPU time of the client (this process for mlship, the
+ * AWS CLI through GNU time) and of the server, and the requests the server received by kind (counted
+ * inside the server process), so that a figure on a shared machine can be read against the work done.
+ * Fairness: dirty pages are flushed (`sync`) before each timed step, so that the disk writeback of
+ * one step's gigabyte does not land in the next step's time, and the server first takes an untimed
+ * warm-up of small PUTs from the AWS CLI (so whichever tool goes first with small files does not pay
+ * for the server's JIT alone). `--dist DIR` measures another build of mlship (default: the frozen
+ * build that bench/run.mjs hands over, else dist/).
+ *
  * The AWS CLI is Debian's (`apt-get install -y awscli`), called by full path because a pip-installed
  * aws 1.x may come first on PATH; set MLSHIP_BENCH_AWS to use another.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,14 +35,6 @@ import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const dist = join(root, 'dist', 'store');
-if (!existsSync(join(dist, 's3.js'))) {
-  console.error('bench/s3.mjs imports the built store: run `npm run build` first');
-  process.exit(2);
-}
-const { createS3Store } = await import(join(dist, 's3.js'));
-const { putFiles } = await import(join(dist, 'pool.js'));
-const { hashFile } = await import(join(dist, 'hash.js'));
 
 const { values: args } = parseArgs({
   options: {
@@ -41,8 +42,21 @@ const { values: args } = parseArgs({
     small: { type: 'string', default: '2000' },
     'small-kib': { type: 'string', default: '100' },
     concurrency: { type: 'string' },
+    warmup: { type: 'string', default: '200' },
+    dist: { type: 'string' },
   },
 });
+// bench/run.mjs hands over a frozen copy of the build (MLSHIP_BENCH_BIN = <copy>/bin/mlship), so that
+// concurrent work rebuilding dist/ cannot change the code under test mid-run.
+const frozen = process.env.MLSHIP_BENCH_BIN === undefined ? undefined : join(dirname(process.env.MLSHIP_BENCH_BIN), '..', 'dist');
+const dist = join(args.dist ?? frozen ?? join(root, 'dist'), 'store');
+if (!existsSync(join(dist, 's3.js'))) {
+  console.error(`bench/s3.mjs imports the built store (${dist}): run \`npm run build\` first`);
+  process.exit(2);
+}
+const { createS3Store } = await import(join(dist, 's3.js'));
+const { putFiles } = await import(join(dist, 'pool.js'));
+const { hashFile } = await import(join(dist, 'hash.js'));
 const LARGE = Number(args['large-mib']) * 1024 * 1024;
 const SMALL_COUNT = Number(args.small);
 const SMALL_AVG = Number(args['small-kib']) * 1024;
@@ -54,26 +68,48 @@ const SECRET = 'S3RVER';
 
 const log = (message) => console.error(`[bench] ${message}`);
 
-/** s3rver in a child process; resolves with its port. */
+/**
+ * s3rver in a child process. It counts the requests it receives by kind and reports them with its
+ * own CPU time over IPC: `stats()` resolves with `{ requests: {kind: n}, cpuSeconds }` so far.
+ */
 async function startServer(directory) {
   const code = `
     import S3rver from 's3rver';
     const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: ${JSON.stringify(directory)}, configureBuckets: [{ name: ${JSON.stringify(BUCKET)} }] });
     const { port } = await server.run();
-    console.log(JSON.stringify({ port }));
-  `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const line = out.split('\n').find((candidate) => candidate.startsWith('{'));
-      if (line !== undefined) resolve(JSON.parse(line).port);
+    const requests = {};
+    const kindOf = (method, url) => {
+      const query = new URL(url, 'http://server').searchParams;
+      if (query.has('list-type') || query.has('prefix') || query.has('delimiter')) return 'LIST';
+      if (query.has('uploads')) return 'CreateMultipartUpload';
+      if (query.has('partNumber')) return 'UploadPart';
+      if (query.has('uploadId')) return method === 'POST' ? 'CompleteMultipartUpload' : method === 'DELETE' ? 'AbortMultipartUpload' : method + ' upload';
+      return { PUT: 'PutObject', HEAD: 'HeadObject', GET: 'GetObject', DELETE: 'DeleteObject' }[method] ?? method;
+    };
+    server.httpServer.on('request', (request) => {
+      const kind = kindOf(request.method, request.url);
+      requests[kind] = (requests[kind] ?? 0) + 1;
     });
-    child.on('exit', (status) => reject(new Error(`s3rver exited with ${status}`)));
+    process.on('message', () => {
+      const cpu = process.cpuUsage();
+      process.send({ requests, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+    });
+    process.send({ port });
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve(message.port));
+    child.once('exit', (status) => reject(new Error(`s3rver exited with ${status}`)));
   });
-  return { port, stop: () => child.kill('SIGTERM') };
+  const stats = () =>
+    new Promise((resolve) => {
+      child.once('message', (message) => resolve({ requests: { ...message.requests }, cpuSeconds: message.cpuSeconds }));
+      child.send('stats');
+    });
+  return { port, stats, stop: () => child.kill('SIGTERM') };
 }
+
+const HAS_GNU_TIME = existsSync('/usr/bin/time');
 
 async function writeRandomFile(path, size) {
   const handle = await open(path, 'w');
@@ -82,21 +118,48 @@ async function writeRandomFile(path, size) {
   await handle.close();
 }
 
+/** Run a command; resolves with its CPU seconds (user + system, through GNU time) when known. */
 function run(command, argv, env) {
+  const cpuFile = HAS_GNU_TIME ? join(work, `cpu-${Date.now()}.txt`) : undefined;
+  const [cmd, full] = cpuFile === undefined ? [command, argv] : ['/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, command, ...argv]];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, full, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
-    child.on('exit', (status) => (status === 0 ? resolve() : reject(new Error(`${command} ${argv.join(' ')} exited ${status}: ${stderr.slice(-2000)}`))));
+    child.on('exit', async (status) => {
+      if (status !== 0) return reject(new Error(`${command} ${argv.join(' ')} exited ${status}: ${stderr.slice(-2000)}`));
+      if (cpuFile === undefined) return resolve(undefined);
+      const [user, system] = (await readFile(cpuFile, 'utf8')).trim().split('\n').pop().split(' ').map(Number);
+      resolve(user + system);
+    });
   });
 }
 
-const seconds = async (fn) => {
+const round = (x, digits = 2) => (x === undefined || x === null ? null : Number(x.toFixed(digits)));
+
+/**
+ * One timed step: flush dirty pages first, then time `fn`, and take the server's CPU and requests
+ * around it. `fn` resolves with the client's CPU seconds when it is another process; otherwise the
+ * CPU of this process counts (mlship runs here).
+ */
+async function step(fn) {
+  spawnSync('sync');
+  const before = await server.stats();
+  const cpuBefore = process.cpuUsage();
   const start = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - start) / 1e9;
-};
+  const childCpu = await fn();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const own = process.cpuUsage(cpuBefore);
+  const after = await server.stats();
+  const requests = Object.fromEntries(Object.entries(after.requests).map(([kind, n]) => [kind, n - (before.requests[kind] ?? 0)]).filter(([, n]) => n > 0));
+  return {
+    seconds,
+    clientCpuSeconds: round(typeof childCpu === 'number' ? childCpu : (own.user + own.system) / 1e6),
+    serverCpuSeconds: round(after.cpuSeconds - before.cpuSeconds),
+    requests,
+  };
+}
 
 const work = await mkdtemp(join(tmpdir(), 'mlship-bench-s3-'));
 const server = await startServer(join(work, 'server'));
@@ -145,38 +208,64 @@ try {
   } catch {
     log(`no AWS CLI at ${AWS}: install it with apt-get install -y awscli`);
   }
+  const awsRun = (argv) => run(AWS, [...argv, '--endpoint-url', endpoint, '--only-show-errors'], awsEnv);
+  const hasAws = awsVersion !== 'unavailable';
+  const warmup = Math.min(Number(args.warmup), SMALL_COUNT);
+  if (hasAws && warmup > 0) {
+    // Untimed: the server's first small PUTs run cold (JIT); neither tool should carry that alone.
+    const warmDir = join(work, 'warmup');
+    await mkdir(warmDir);
+    for (let i = 0; i < warmup; i++) await writeFile(join(warmDir, `w-${i}.bin`), randomBytes(SMALL_AVG));
+    await awsRun(['s3', 'sync', warmDir, `s3://${BUCKET}/warmup/`]);
+    log(`server warm-up: ${warmup} small PUTs by the AWS CLI (untimed)`);
+  }
   // Interleaved (aws, mlship, mlship, aws) so that a change in machine load hits both tools alike.
-  const awsLarge = awsVersion === 'unavailable' ? null : await seconds(() => run(AWS, ['s3', 'cp', large, `s3://${BUCKET}/aws/large.bin`, '--endpoint-url', endpoint, '--only-show-errors'], awsEnv));
-  if (awsLarge !== null) log(`aws s3 cp (large): ${awsLarge.toFixed(2)} s`);
+  const awsLarge = hasAws ? await step(() => awsRun(['s3', 'cp', large, `s3://${BUCKET}/aws/large.bin`])) : null;
+  if (awsLarge !== null) log(`aws s3 cp (large): ${awsLarge.seconds.toFixed(2)} s`);
   // --- mlship
   const env = { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1' };
   const store = await createS3Store({ url: `s3://${BUCKET}/mlship`, endpoint, forcePathStyle: true }, { env });
   let largeDigest;
-  const hashLarge = await seconds(async () => {
+  const hashLarge = await step(async () => {
     largeDigest = (await hashFile(large)).digest;
   });
-  const mlshipLarge = await seconds(async () => {
+  const mlshipLarge = await step(async () => {
     if (!(await store.putFile(largeDigest, large, LARGE))) throw new Error('large object already present');
   });
-  log(`mlship putFile (large): ${mlshipLarge.toFixed(2)} s (+ ${hashLarge.toFixed(2)} s hashing)`);
-  const hashSmall = await seconds(async () => {
+  log(`mlship putFile (large): ${mlshipLarge.seconds.toFixed(2)} s (+ ${hashLarge.seconds.toFixed(2)} s hashing)`);
+  const hashSmall = await step(async () => {
     for (const file of smallFiles) await hashFile(file.path);
   });
   const concurrency = args.concurrency === undefined ? store.recommendedConcurrency : Number(args.concurrency);
   let summary;
-  const mlshipSmall = await seconds(async () => {
+  const mlshipSmall = await step(async () => {
     summary = await putFiles(store, smallFiles, { concurrency });
   });
   if (summary.uploaded !== SMALL_COUNT) throw new Error(`uploaded ${summary.uploaded} of ${SMALL_COUNT}`);
-  log(`mlship putFiles (small, concurrency ${concurrency}): ${mlshipSmall.toFixed(2)} s (+ ${hashSmall.toFixed(2)} s hashing)`);
-  const awsSmall = awsVersion === 'unavailable' ? null : await seconds(() => run(AWS, ['s3', 'sync', smallDir, `s3://${BUCKET}/aws/small/`, '--endpoint-url', endpoint, '--only-show-errors'], awsEnv));
-  if (awsSmall !== null) log(`aws s3 sync (small): ${awsSmall.toFixed(2)} s`);
+  log(`mlship putFiles (small, concurrency ${concurrency}): ${mlshipSmall.seconds.toFixed(2)} s (+ ${hashSmall.seconds.toFixed(2)} s hashing)`);
+  const awsSmall = hasAws ? await step(() => awsRun(['s3', 'sync', smallDir, `s3://${BUCKET}/aws/small/`])) : null;
+  if (awsSmall !== null) log(`aws s3 sync (small): ${awsSmall.seconds.toFixed(2)} s`);
 
-  const rerunSmall = await seconds(() => putFiles(store, smallFiles, { concurrency }));
+  const rerunSmall = await step(() => putFiles(store, smallFiles, { concurrency }));
   await store.close();
 
-  const rate = (bytes, s) => (s === null ? null : Number((bytes / MB / s).toFixed(1)));
+  const rate = (bytes, s) => (s === null || s === undefined ? null : Number((bytes / MB / s).toFixed(1)));
   const ratio = (a, b) => (a === null || b === null ? null : Number((a / b).toFixed(2)));
+  const count = (requests) => Object.values(requests).reduce((sum, n) => sum + n, 0);
+  /** One tool on one workload: time, throughput, CPU on both sides, requests (total, per file, by kind). */
+  const figures = (measured, bytes, files) =>
+    measured === null
+      ? null
+      : {
+          seconds: round(measured.seconds, 3),
+          MBps: rate(bytes, measured.seconds),
+          filesPerSecond: files > 1 ? Math.round(files / measured.seconds) : undefined,
+          clientCpuSeconds: measured.clientCpuSeconds,
+          serverCpuSeconds: measured.serverCpuSeconds,
+          requests: count(measured.requests),
+          requestsPerFile: round(count(measured.requests) / files, 3),
+          requestKinds: measured.requests,
+        };
   const results = {
     at: new Date().toISOString(),
     node: process.version,
@@ -184,22 +273,30 @@ try {
     loadAverageAtEnd: (await import('node:os')).loadavg().map((value) => Number(value.toFixed(2))),
     server: 's3rver 3.7.1 (local, own process)',
     aws: awsVersion,
+    dist: dirname(dist),
+    warmupPuts: hasAws ? warmup : 0,
     large: {
       bytes: LARGE,
-      mlship: { seconds: mlshipLarge, MBps: rate(LARGE, mlshipLarge), hashSeconds: hashLarge, MBpsWithHash: rate(LARGE, mlshipLarge + hashLarge) },
-      aws: { seconds: awsLarge, MBps: rate(LARGE, awsLarge) },
-      ratio: ratio(rate(LARGE, mlshipLarge), rate(LARGE, awsLarge)),
-      ratioWithHash: ratio(rate(LARGE, mlshipLarge + hashLarge), rate(LARGE, awsLarge)),
+      mlship: { ...figures(mlshipLarge, LARGE, 1), hashSeconds: round(hashLarge.seconds, 3), MBpsWithHash: rate(LARGE, mlshipLarge.seconds + hashLarge.seconds) },
+      aws: figures(awsLarge, LARGE, 1),
+      ratio: ratio(rate(LARGE, mlshipLarge.seconds), rate(LARGE, awsLarge?.seconds)),
+      ratioWithHash: ratio(rate(LARGE, mlshipLarge.seconds + hashLarge.seconds), rate(LARGE, awsLarge?.seconds)),
       target: '>= 1.0',
     },
     small: {
       files: SMALL_COUNT,
       bytes: smallBytes,
       concurrency,
-      mlship: { seconds: mlshipSmall, MBps: rate(smallBytes, mlshipSmall), filesPerSecond: Number((SMALL_COUNT / mlshipSmall).toFixed(0)), hashSeconds: hashSmall, MBpsWithHash: rate(smallBytes, mlshipSmall + hashSmall), rerunSkipAllSeconds: rerunSmall },
-      aws: { seconds: awsSmall, MBps: rate(smallBytes, awsSmall), filesPerSecond: awsSmall === null ? null : Number((SMALL_COUNT / awsSmall).toFixed(0)) },
-      ratio: ratio(rate(smallBytes, mlshipSmall), rate(smallBytes, awsSmall)),
-      ratioWithHash: ratio(rate(smallBytes, mlshipSmall + hashSmall), rate(smallBytes, awsSmall)),
+      mlship: {
+        ...figures(mlshipSmall, smallBytes, SMALL_COUNT),
+        hashSeconds: round(hashSmall.seconds, 3),
+        MBpsWithHash: rate(smallBytes, mlshipSmall.seconds + hashSmall.seconds),
+        rerunSkipAllSeconds: round(rerunSmall.seconds, 3),
+        rerunRequests: rerunSmall.requests,
+      },
+      aws: figures(awsSmall, smallBytes, SMALL_COUNT),
+      ratio: ratio(rate(smallBytes, mlshipSmall.seconds), rate(smallBytes, awsSmall?.seconds)),
+      ratioWithHash: ratio(rate(smallBytes, mlshipSmall.seconds + hashSmall.seconds), rate(smallBytes, awsSmall?.seconds)),
       target: '>= 2.0',
     },
   };
@@ -207,10 +304,14 @@ try {
   await writeFile(join(here, 'results', 's3.json'), `${JSON.stringify(results, null, 2)}\n`);
 
   const row = (name, ml, aw, r, rh) => console.log(`${name.padEnd(28)} mlship ${String(ml).padStart(7)} MB/s   aws ${String(aw).padStart(7)} MB/s   ratio ${r}  (with hashing ${rh})`);
+  const cpu = (label, f) =>
+    f === null ? '' : `${label} ${f.seconds.toFixed(2)} s, CPU client ${f.clientCpuSeconds ?? '?'} s + server ${f.serverCpuSeconds} s, ${f.requests} requests (${f.requestsPerFile}/file)`;
   console.log(`S3 push benchmark (${results.server}; ${awsVersion}; node ${process.version}, ${results.cpus} CPUs, load average ${results.loadAverageAtEnd.join(' ')})`);
-  row(`1 file, ${(LARGE / MB).toFixed(0)} MB`, results.large.mlship.MBps, results.large.aws.MBps, results.large.ratio, results.large.ratioWithHash);
-  row(`${SMALL_COUNT} files, ${(smallBytes / MB).toFixed(0)} MB`, results.small.mlship.MBps, results.small.aws.MBps, results.small.ratio, results.small.ratioWithHash);
-  console.log(`rerun of the small push (all skipped): ${rerunSmall.toFixed(2)} s; results in bench/results/s3.json`);
+  row(`1 file, ${(LARGE / MB).toFixed(0)} MB`, results.large.mlship.MBps, results.large.aws?.MBps ?? null, results.large.ratio, results.large.ratioWithHash);
+  console.log(`  ${cpu('mlship', results.large.mlship)}\n  ${cpu('aws   ', results.large.aws)}`);
+  row(`${SMALL_COUNT} files, ${(smallBytes / MB).toFixed(0)} MB`, results.small.mlship.MBps, results.small.aws?.MBps ?? null, results.small.ratio, results.small.ratioWithHash);
+  console.log(`  ${cpu('mlship', results.small.mlship)}\n  ${cpu('aws   ', results.small.aws)}`);
+  console.log(`rerun of the small push (all skipped): ${rerunSmall.seconds.toFixed(2)} s, ${count(rerunSmall.requests)} requests; results in bench/results/s3.json`);
 } finally {
   server.stop();
   await rm(work, { recursive: true, force: true });

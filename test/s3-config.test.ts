@@ -79,6 +79,14 @@ describe('planS3: precedence of setting, environment and defaults', () => {
     expect(() => planS3('s3://b12', { AWS_MAX_ATTEMPTS: 'many' })).toThrow(/AWS_MAX_ATTEMPTS/);
   });
 
+  it('MLSHIP_S3_DIRECT_PUT turns the direct PUT off or on; nonsense is a usage error', () => {
+    expect(planS3('s3://b12', {}).tuning.directPut).toBe(true);
+    for (const off of ['0', 'false', 'OFF', 'no']) expect(planS3('s3://b12', { MLSHIP_S3_DIRECT_PUT: off }).tuning.directPut, off).toBe(false);
+    expect(planS3('s3://b12', { MLSHIP_S3_DIRECT_PUT: '1' }, { directPut: false }).tuning.directPut).toBe(true);
+    expect(planS3('s3://b12', { MLSHIP_S3_DIRECT_PUT: ' ' }, { directPut: false }).tuning.directPut).toBe(false);
+    expect(() => planS3('s3://b12', { MLSHIP_S3_DIRECT_PUT: 'sometimes' })).toThrow(/MLSHIP_S3_DIRECT_PUT/);
+  });
+
   it('sse and kmsKeyId', () => {
     expect(planS3({ url: 's3://b12', sse: 'aws:kms', kmsKeyId: 'alias/ml' }, {})).toMatchObject({ sse: 'aws:kms', kmsKeyId: 'alias/ml' });
     expect(() => planS3({ url: 's3://b12', sse: 'AES256', kmsKeyId: 'alias/ml' }, {})).toThrow(/kmsKeyId/);

@@ -224,3 +224,83 @@ describe('S3 store errors', () => {
     }
   });
 });
+
+/**
+ * The same failures met by the write itself (reads pass), on both ways a single PUT is sent: the
+ * direct PUT (s3-direct.ts, path-style custom endpoints) must read answers exactly as the SDK does.
+ */
+describe.each([
+  { path: 'direct PUT', directPut: true },
+  { path: 'SDK PutObject', directPut: false },
+])('S3 store errors on the PUT itself: $path', ({ directPut }) => {
+  it.each([
+    ['signature', 'E_S3_CREDENTIALS', 3],
+    ['403', 'E_S3_ACCESS', 3],
+    ['503', 'E_S3_UNAVAILABLE', 3],
+    ['reset', 'E_S3_UNREACHABLE', 3],
+    ['redirect', 'E_S3_REGION', 2],
+  ] as const)('%s: %s, exit %i, nothing stored, no secret', async (fault, code, exitCode) => {
+    const failing = await startFaultProxy({ target: s3().endpoint, rate: 1, faults: [fault], methods: ['PUT'] });
+    proxies.push(failing);
+    const store = await openTestStore(freshPrefix(`put-${fault}`), { endpoint: failing.url, tuning: { directPut, maxAttempts: 3 } });
+    const bytes = Buffer.from(`object ${fault} ${Math.random()}`);
+    const error = await failure(store.putBytes(sha256(bytes), bytes));
+    expect({ code: error.code, exitCode: error.exitCode }).toEqual({ code, exitCode });
+    expect(error.hint).toBeTruthy();
+    expectNoSecrets(error);
+    expect(await store.has(sha256(bytes))).toBe(false);
+    await store.close();
+  });
+});
+
+describe('S3 store: the direct PUT hands over to the SDK', () => {
+  it('MLSHIP_S3_DIRECT_PUT=0 sends every PUT through the SDK; by default a path-style endpoint gets direct PUTs', async () => {
+    const agents: string[] = [];
+    const watching = await startFaultProxy({
+      target: s3().endpoint,
+      rate: 0,
+      onRequest: ({ method, headers }) => {
+        if (method === 'PUT') agents.push(String(headers['user-agent'] ?? ''));
+      },
+    });
+    proxies.push(watching);
+    for (const [env, viaSdk] of [[{ ...s3Env(), MLSHIP_S3_DIRECT_PUT: '0' }, true], [s3Env(), false]] as const) {
+      agents.length = 0;
+      const store = await openTestStore(freshPrefix('direct-switch'), { endpoint: watching.url, env });
+      const bytes = Buffer.from(`switch ${Math.random()}`);
+      expect(await store.putBytes(sha256(bytes), bytes)).toBe(true);
+      expect(agents).toHaveLength(1);
+      expect(agents[0]?.includes('aws-sdk-js')).toBe(viaSdk);
+      await store.close();
+    }
+  });
+
+  it('on a redirect, the SDK (which follows region redirects) sends that PUT and every later one', async () => {
+    const agents: string[] = [];
+    const redirecting = await startFaultProxy({
+      target: s3().endpoint,
+      rate: 1,
+      faults: ['redirect'],
+      methods: ['PUT'],
+      onRequest: ({ method, headers }) => {
+        if (method === 'PUT') agents.push(String(headers['user-agent'] ?? ''));
+      },
+    });
+    proxies.push(redirecting);
+    const store = await openTestStore(freshPrefix('handover'), { endpoint: redirecting.url, tuning: { maxAttempts: 1 } });
+    const first = Buffer.from(`first ${Math.random()}`);
+    await failure(store.putBytes(sha256(first), first));
+    // The direct PUT first, then the SDK's (which also tried the region the answer named).
+    expect(agents[0]).not.toContain('aws-sdk-js');
+    expect(agents.slice(1).length).toBeGreaterThanOrEqual(1);
+    for (const agent of agents.slice(1)) expect(agent).toContain('aws-sdk-js');
+
+    redirecting.setRate(0);
+    agents.length = 0;
+    const second = Buffer.from(`second ${Math.random()}`);
+    expect(await store.putBytes(sha256(second), second)).toBe(true);
+    expect(agents).toHaveLength(1);
+    expect(agents[0]).toContain('aws-sdk-js');
+    await store.close();
+  });
+});

@@ -241,6 +241,19 @@ describe('S3 store: multipart uploads', () => {
     expect(await store.has(file.digest)).toBe(false);
   });
 
+  it('a small file that grew or shrank after hashing is refused (one read of size + 1 bytes tells)', async () => {
+    const grown = await randomFile(dir, 'grown-small.bin', 2_000);
+    await writeFile(grown.path, Buffer.concat([grown.bytes, Buffer.from('x')]));
+    await expectError(store.putFile(grown.digest, grown.path, grown.size), 'E_DIGEST', 4);
+    const shrunk = await randomFile(dir, 'shrunk-small.bin', 2_000);
+    await writeFile(shrunk.path, shrunk.bytes.subarray(0, 1_999));
+    await expectError(store.putFile(shrunk.digest, shrunk.path, shrunk.size), 'E_DIGEST', 4);
+    const emptied = await randomFile(dir, 'emptied.bin', 10);
+    await writeFile(emptied.path, '');
+    await expectError(store.putFile(emptied.digest, emptied.path, emptied.size), 'E_DIGEST', 4);
+    for (const digest of [grown.digest, shrunk.digest, emptied.digest]) expect(await store.has(digest)).toBe(false);
+  });
+
   it('a file that grew after hashing is refused', async () => {
     const file = await randomFile(dir, 'grown.bin', 7 * MiB);
     await writeFile(file.path, Buffer.concat([file.bytes, Buffer.from('appended')]));

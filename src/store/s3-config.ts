@@ -29,6 +29,11 @@ export interface S3Tuning {
   connectionTimeoutMs: number;
   /** Give up on a request whose socket stays silent this long (ms). */
   requestTimeoutMs: number;
+  /**
+   * Single-request PUTs on a path-style custom endpoint skip the SDK's middleware (s3-direct.ts);
+   * false sends them through the SDK like every other request.
+   */
+  directPut: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -44,6 +49,7 @@ export const DEFAULT_TUNING: S3Tuning = {
   maxDelayMs: 10_000,
   connectionTimeoutMs: 10_000,
   requestTimeoutMs: 120_000,
+  directPut: true,
 };
 
 /** S3 rejects multipart uploads of more parts than this. */
@@ -105,6 +111,18 @@ function parsePositiveInt(value: string | undefined, name: string): number | und
   return parsed;
 }
 
+const SWITCH: Record<string, boolean> = { '1': true, true: true, yes: true, on: true, '0': false, false: false, no: false, off: false };
+
+function parseSwitch(value: string | undefined, name: string): boolean | undefined {
+  const given = nonEmpty(value);
+  if (given === undefined) return undefined;
+  const parsed = SWITCH[given.toLowerCase()];
+  if (parsed === undefined) {
+    throw usageError('E_CONFIG_ENV', `${name}='${value}' is neither on nor off`, { hint: `unset ${name}, or set it to 0 (off) or 1 (on)` });
+  }
+  return parsed;
+}
+
 function checkEndpoint(endpoint: string, source: string): string {
   let parsed: URL;
   try {
@@ -131,7 +149,8 @@ function checkEndpoint(endpoint: string, source: string): string {
  * - credentials: keys in the environment (unless `store.profile` names a profile), else the SDK's
  *   default chain with `store.profile` or `AWS_PROFILE` (shared files, SSO, process, web identity,
  *   container and instance roles);
- * - attempts: `AWS_MAX_ATTEMPTS` > the default.
+ * - attempts: `AWS_MAX_ATTEMPTS` > the default;
+ * - direct PUTs (s3-direct.ts): `MLSHIP_S3_DIRECT_PUT` (0 or 1) > the tuning given > on.
  */
 export function planS3(setting: StoreSettingConfig, env: Env, tuning: Partial<S3Tuning> = {}): S3Plan {
   const object = typeof setting === 'string' ? { url: setting } : setting;
@@ -172,7 +191,13 @@ export function planS3(setting: StoreSettingConfig, env: Env, tuning: Partial<S3
   }
 
   const attempts = parsePositiveInt(env.AWS_MAX_ATTEMPTS, 'AWS_MAX_ATTEMPTS');
-  const merged: S3Tuning = { ...DEFAULT_TUNING, ...tuning, ...(attempts === undefined ? {} : { maxAttempts: attempts }) };
+  const directPut = parseSwitch(env.MLSHIP_S3_DIRECT_PUT, 'MLSHIP_S3_DIRECT_PUT');
+  const merged: S3Tuning = {
+    ...DEFAULT_TUNING,
+    ...tuning,
+    ...(attempts === undefined ? {} : { maxAttempts: attempts }),
+    ...(directPut === undefined ? {} : { directPut }),
+  };
   if (merged.partSize < MIN_PART) merged.partSize = MIN_PART;
 
   return {

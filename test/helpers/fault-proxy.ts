@@ -12,6 +12,8 @@
  * - `403`      answers 403 AccessDenied (a policy that refuses the identity);
  * - `signature` answers 403 SignatureDoesNotMatch, echoing the access key id and the string to sign
  *              as AWS S3 does (a wrong secret; s3rver itself does not check SigV4 signatures).
+ * - `redirect` answers 301 PermanentRedirect with `x-amz-bucket-region: eu-west-1`, as AWS S3 does
+ *              for a bucket asked for in the wrong region.
  *
  * With `rejectConditionalWrites`, a write carrying `If-None-Match` is answered 501 NotImplemented,
  * as servers without conditional writes do.
@@ -25,7 +27,7 @@
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type FaultKind = '500' | '503' | 'reset' | 'delay' | 'truncate' | '403' | 'signature';
+export type FaultKind = '500' | '503' | 'reset' | 'delay' | 'truncate' | '403' | 'signature' | 'redirect';
 
 export const ALL_FAULTS: readonly FaultKind[] = ['500', '503', 'reset', 'delay', 'truncate'];
 /** Faults that make the request fail (no `delay`): at rate 1 nothing gets through. */
@@ -67,16 +69,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const random = options.random ?? Math.random;
   const delayMs = options.delayMs ?? 200;
   let rate = options.rate;
-  const stats = { requests: 0, faults: { '500': 0, '503': 0, reset: 0, delay: 0, truncate: 0, '403': 0, signature: 0 } as Record<FaultKind, number>, conditionalRejected: 0 };
+  const stats = { requests: 0, faults: { '500': 0, '503': 0, reset: 0, delay: 0, truncate: 0, '403': 0, signature: 0, redirect: 0 } as Record<FaultKind, number>, conditionalRejected: 0 };
   const upstreamAgent = new Agent({ keepAlive: true, maxSockets: 256 });
   const sockets = new Set<Socket>();
 
-  const answer = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, extra = '') => {
+  const answer = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, extra = '', headers: Record<string, string> = {}) => {
     // Read the request body first, as a server would, so the client sees an answer, not a broken pipe.
     req.resume();
     req.on('end', () => {
       const body = xmlError(code, message, extra);
-      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': 'fault-proxy' });
+      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': 'fault-proxy', ...headers });
       res.end(body);
     });
   };
@@ -144,6 +146,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return;
       case '403':
         answer(req, res, 403, 'AccessDenied', 'Access Denied');
+        return;
+      case 'redirect':
+        answer(req, res, 301, 'PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.', '', { 'x-amz-bucket-region': 'eu-west-1' });
         return;
       case 'signature': {
         const accessKeyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '';
