@@ -135,7 +135,15 @@ const appends = interleave({ small: deprecate(small), large: deprecate(large) },
 // Rollback end to end vs a git commit of a one-line change, in the same repository.
 const rollback = interleave({
   gitCommit: { cmd: 'git', argv: ['commit', '-q', '-m', 'one line', 'notes.txt'], cwd: medium, before: () => appendFileSync(join(medium, 'notes.txt'), 'one more line\n') },
-  rollback: cli(medium, 'rollback', MODEL, '--env', 'production', '--reason', 'bench'),
+  rollback: {
+    ...cli(medium, 'rollback', MODEL, '--env', 'production', '--reason', 'bench'),
+    // Untimed: put the latest version live again first, so every run (and every later bench run) has
+    // a version to roll back to; without it the rollback stack (the last 50 live versions) runs out.
+    before: () => {
+      const r = spawnSync(NODE, [MLSHIP, 'promote', `${MODEL}@${10_000 / 4}`, '--to', 'production'], { cwd: medium, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`re-promote before rollback: ${r.stderr}`);
+    },
+  },
 }, { runs: RUNS, warmup: 1 });
 const loadAfter = load();
 
