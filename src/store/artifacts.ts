@@ -74,11 +74,12 @@ interface ListedFile {
   stats: FileIdentity;
 }
 
-/** Every regular file below `dir`, as `/`-separated relative paths, refusing links that leave `root`. */
-async function listFiles(dir: string, root: string, what: string): Promise<ListedFile[]> {
-  // Synchronous on purpose: for 10,000 files, one awaited lstat after another costs several times
-  // more than the same calls made directly (measured in bench/push-local.mjs).
-  const out: ListedFile[] = [];
+/**
+ * Visit every regular file below `dir` in sorted order, as `/`-separated relative paths, refusing
+ * links that leave `root`. Synchronous on purpose: for 10,000 files, one awaited lstat after another
+ * costs several times more than the same calls made directly (measured in bench/push-local.mjs).
+ */
+function walkFiles(dir: string, root: string, what: string, visit: (rel: string, full: string, stats: Stats) => void): void {
   const realRoot = realpathSync(root);
   const walk = (current: string, prefix: string): void => {
     const names = readdirSync(current).sort();
@@ -99,12 +100,37 @@ async function listFiles(dir: string, root: string, what: string): Promise<Liste
         stats = statSync(full);
       }
       if (stats.isDirectory()) walk(full, rel);
-      else if (stats.isFile()) out.push({ rel, full, stats: { size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, mode: stats.mode } });
+      else if (stats.isFile()) visit(rel, full, stats);
     }
   };
   walk(dir, '');
+}
+
+/** The files of a directory, each with the numbers the caches need (a `Stats` is far larger). */
+function listFiles(dir: string, root: string, what: string): ListedFile[] {
+  const out: ListedFile[] = [];
+  walkFiles(dir, root, what, (rel, full, stats) => out.push({ rel, full, stats: { size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, mode: stats.mode } }));
   return out;
 }
+
+/**
+ * sha256 of a directory's listing: each file's path, size, mtime, ctime, inode and executable bit —
+ * what the stat cache trusts for one file, for all of them at once — with the total size and count.
+ * Nothing is kept per file, so an unchanged directory costs its walk and little garbage.
+ */
+function listingOf(dir: string, root: string, what: string): { fingerprint: string; size: number; files: number } {
+  const hash = createHash('sha256');
+  let size = 0;
+  let files = 0;
+  walkFiles(dir, root, what, (rel, _full, stats) => {
+    hash.update(listingLine(rel, stats));
+    size += stats.size;
+    files++;
+  });
+  return { fingerprint: hash.digest('hex'), size, files };
+}
+
+const listingLine = (rel: string, stats: FileIdentity): string => `${rel}\0${stats.size}\0${stats.mtimeMs}\0${stats.ctimeMs}\0${stats.ino}\0${(stats.mode & 0o111) !== 0 ? 1 : 0}\n`;
 
 /**
  * Hash one artifact (file or directory). `path` is absolute and already checked to be inside `root`.
@@ -120,38 +146,36 @@ export async function hashArtifact(path: string, root: string, what: string, cac
     return { kind: 'file', digest: await hashCached(path, stats, cache, root, what, onBytes), size: stats.size, source: path };
   }
   if (!stats.isDirectory()) throw usageError('E_ARTIFACT_KIND', `${what}: ${path} is neither a file nor a directory`);
-  const files = await listFiles(path, root, what);
-  const size = files.reduce((n, f) => n + f.stats.size, 0);
-  const listing = listingFingerprint(files);
   const options = { root, what, ...(onBytes === undefined ? {} : { onBytes }), ...(workers === undefined ? {} : { workers }) };
-  const known = cache.lookupTree(path, listing);
-  if (known !== undefined && known.size === size && known.files === files.length) {
-    // Unchanged since it was last hashed: nothing is looked up per file unless the contents are needed.
+  // First the listing alone: when the tree cache knows it, nothing per file is looked up or kept.
+  const listing = listingOf(path, root, what);
+  const known = cache.lookupTree(path, listing.fingerprint);
+  if (known !== undefined && known.size === listing.size && known.files === listing.files) {
     let contents: Promise<TreeContents> | undefined;
     const fromCache = async (): Promise<TreeContents> => {
       const bytes = cache.treeBytes(known.digest);
       if (bytes !== undefined) return { entries: parseTree(bytes, known.digest), bytes };
-      const computed = await treeContents(files, cache, options);
+      const computed = await treeContents(listFiles(path, root, what), cache, options);
       if (hashBytes(computed.bytes) !== known.digest) {
         throw environmentError('E_CHANGED', `${what}: ${path} changed while mlship was working on it`, { hint: 'run the command again once nothing writes to the folder' });
       }
       return computed;
     };
-    return { kind: 'tree', digest: known.digest, size, files: files.length, source: path, contents: () => (contents ??= fromCache()) };
+    return { kind: 'tree', digest: known.digest, size: listing.size, files: listing.files, source: path, contents: () => (contents ??= fromCache()) };
   }
+  // Changed or never seen: walk again keeping the files (what is hashed is what this walk found).
+  const files = listFiles(path, root, what);
+  const size = files.reduce((n, f) => n + f.stats.size, 0);
   const computed = await treeContents(files, cache, options);
   const digest = hashBytes(computed.bytes);
-  cache.rememberTree(path, listing, { digest, size, files: files.length }, computed.bytes);
+  cache.rememberTree(path, listingFingerprint(files), { digest, size, files: files.length }, computed.bytes);
   return { kind: 'tree', digest, size, files: files.length, source: path, contents: async () => computed };
 }
 
-/**
- * sha256 of a directory's listing: each file's path, size, mtime, ctime, inode and executable bit —
- * what the stat cache trusts for one file, for all of them at once.
- */
+/** The listing fingerprint of files already collected (the same as `listingOf` gives for them). */
 function listingFingerprint(files: readonly ListedFile[]): string {
   const hash = createHash('sha256');
-  for (const { rel, stats } of files) hash.update(`${rel}\0${stats.size}\0${stats.mtimeMs}\0${stats.ctimeMs}\0${stats.ino}\0${(stats.mode & 0o111) !== 0 ? 1 : 0}\n`);
+  for (const { rel, stats } of files) hash.update(listingLine(rel, stats));
   return hash.digest('hex');
 }
 
