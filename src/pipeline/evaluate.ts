@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { usageError } from '../errors.js';
-import { evaluateGates, type Baseline, type GateResult, type Metrics } from '../gates/index.js';
+import { evaluateGates, type GateResult, type Metrics } from '../gates/index.js';
 import { isInside, resolveInside } from '../paths.js';
 import type { Project } from '../project.js';
 import { loadModel } from '../registry/log.js';

@@ -20,7 +20,7 @@ import type { Git } from '../git/index.js';
 import { firstDivergence, parseLog, type ChainStart } from './chain.js';
 import { commitMessage, serializeEvent, type NewEvent, type RegisterEvent, type RegistryEvent } from './events.js';
 import { acquireLock } from './lock.js';
-import { applyEvent, emptyState, foldEvents, LazyVersions, type EnvironmentState, type ModelState, type VersionState } from './state.js';
+import { applyEvent, emptyState, foldEvents, LazyVersions, type EnvironmentState, type ModelState } from './state.js';
 
 export interface RegistryLocation {
   /** Absolute registry folder. */
