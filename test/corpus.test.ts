@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { BIN, ROOT, baseEnv, git, mlship, tempRepo, type CliResult } from './helpers/cli.js';
+import { BIN, NODE_MODEL_YAML, ROOT, baseEnv, git, mlship, tempRepo, type CliResult } from './helpers/cli.js';
 
 const CORPUS = join(ROOT, 'test', 'corpus');
 
@@ -59,16 +59,7 @@ const out = process.argv[2];
 if (existsSync('eval-inputs')) for (const name of readdirSync('eval-inputs')) copyFileSync(join('eval-inputs', name), join(out, name));
 if (!existsSync(join(out, 'metrics.json'))) writeFileSync(join(out, 'metrics.json'), JSON.stringify({ accuracy: 0.9 }));
 `,
-  'mlship.yaml': `version: 1
-models:
-  m:
-    artifacts: { model: model.bin }
-    evaluate:
-      command: [node, eval.mjs, '\${outputs}']
-    gates:
-      - { metric: accuracy, min: 0.5 }
-    environments: [staging, production]
-`,
+  'mlship.yaml': `version: 1\n${NODE_MODEL_YAML}`,
 };
 
 function loadCases(): CorpusCase[] {

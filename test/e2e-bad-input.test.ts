@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, it } from 'vitest';
-import { mlship, nodeProject, tempRepo, type TempRepo } from './helpers/cli.js';
+import { NODE_MODEL_YAML, mlship, nodeProject, tempRepo, type TempRepo } from './helpers/cli.js';
 import { allOutput, expectCleanFailure, expectJsonError, expectNothingWritten, listFiles, snapshot } from './helpers/tamper.js';
 
 /** A project whose mlship.yaml is exactly `yaml` (plus the model and a working evaluation). */
@@ -47,16 +47,7 @@ async function refuse(repo: TempRepo, args: string[], code: number, options: { s
   return result;
 }
 
-const MODEL = `version: 1
-models:
-  m:
-    artifacts: { model: model.bin }
-    evaluate:
-      command: [node, eval.mjs, '\${outputs}']
-    gates:
-      - { metric: accuracy, min: 0.5 }
-    environments: [staging, production]
-`;
+const MODEL = `version: 1\n${NODE_MODEL_YAML}`;
 
 describe.concurrent('config: mlship.yaml problems (exit 2, file:line:col, nothing written)', () => {
   it('malformed YAML names the file, line and column', async ({ expect }) => {

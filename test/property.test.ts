@@ -17,7 +17,7 @@ import { lineDigest, parseLog } from '../src/registry/chain.js';
 import { serializeEvent, type RegistryEvent } from '../src/registry/events.js';
 import { foldEvents } from '../src/registry/state.js';
 import { runCli } from '../src/cli.js';
-import { baseEnv, tempRepo, type TempRepo } from './helpers/cli.js';
+import { NODE_MODEL_YAML, baseEnv, tempRepo, type TempRepo } from './helpers/cli.js';
 
 const VALID = {
   version: 1,
@@ -296,15 +296,7 @@ beforeAll(async () => {
       'mlship.yaml': `version: 1
 checks:
   d: { data: data/d.csv, columns: { age: { type: integer, min: 0 } } }
-models:
-  m:
-    artifacts: { model: model.bin }
-    evaluate:
-      command: [node, eval.mjs, '\${outputs}']
-    gates:
-      - { metric: accuracy, min: 0.5 }
-    environments: [staging, production]
-`,
+${NODE_MODEL_YAML}`,
     },
   });
   outside = mkdtempSync(join(tmpdir(), 'mlship-prop-outside-'));

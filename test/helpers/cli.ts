@@ -110,15 +110,8 @@ export function addBareRemote(repo: TempRepo): string {
   return bare;
 }
 
-/** A minimal project whose evaluation is a Node one-liner writing the given metrics. */
-export function nodeProject(metrics: Record<string, unknown> | string, extraYaml = ''): Record<string, string> {
-  const body = typeof metrics === 'string' ? metrics : JSON.stringify(metrics);
-  return {
-    '.gitignore': '.mlship/store/\n.mlship/cache/\n',
-    'model.bin': 'weights v1\n',
-    'eval.mjs': `import { writeFileSync } from 'node:fs';\nwriteFileSync(process.argv[2] + '/metrics.json', ${JSON.stringify(body)});\n`,
-    'mlship.yaml': `version: 1
-models:
+/** The model of `nodeProject`: model.bin, evaluated by `node eval.mjs`, one gate, two environments. */
+export const NODE_MODEL_YAML = `models:
   m:
     artifacts: { model: model.bin }
     evaluate:
@@ -126,6 +119,15 @@ models:
     gates:
       - { metric: accuracy, min: 0.5 }
     environments: [staging, production]
-${extraYaml}`,
+`;
+
+/** A minimal project whose evaluation is a Node one-liner writing the given metrics. */
+export function nodeProject(metrics: Record<string, unknown> | string, extraYaml = ''): Record<string, string> {
+  const body = typeof metrics === 'string' ? metrics : JSON.stringify(metrics);
+  return {
+    '.gitignore': '.mlship/store/\n.mlship/cache/\n',
+    'model.bin': 'weights v1\n',
+    'eval.mjs': `import { writeFileSync } from 'node:fs';\nwriteFileSync(process.argv[2] + '/metrics.json', ${JSON.stringify(body)});\n`,
+    'mlship.yaml': `version: 1\n${NODE_MODEL_YAML}${extraYaml}`,
   };
 }
