@@ -8,9 +8,10 @@
  *   node bench/push-local.mjs --first-runs 1 --runs 5
  *
  * Proof of "no file re-read", for the second push: the child's kernel counters (/proc/self/io
- * `rchar`, every byte read through read()/pread(), taken at exit by bench/io-probe.mjs) compared with
- * the artifact's size, and, when strace is installed, the number of artifact files opened (openat
- * without O_DIRECTORY; directories are listed, not read). Results: bench/results/push-local.json.
+ * `rchar`, every byte read through read()/pread(), taken at exit by bench/io-probe.mjs; find's
+ * listing, read through a pipe, counts there too) compared with the artifact's size, and, when
+ * strace is installed, the number of artifact files opened (openat without O_DIRECTORY, in mlship
+ * and in find; directories are listed, not read). Results: bench/results/push-local.json.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,11 @@ const loadBefore = load();
 const first = interleave({ first: { ...push, before: clean } }, { runs: Number(args['first-runs']), warmup: 0 });
 // Second push: nothing changed. One warm-up (page cache of the program and the stat cache file).
 const second = interleave({ second: push, node: { cmd: NODE, argv: ['-e', '0'] } }, { runs: Number(args.runs), warmup: 1 });
+// The same with Node's own walk (MLSHIP_FIND=0): a block of its own, since the tree cache keys the
+// directory by the fingerprint of whichever lister ran last (the warm-up run re-keys it, and one
+// untimed push afterwards keys it back for the measurements below).
+const noFind = interleave({ 'no-find': { ...push, env: { MLSHIP_FIND: '0' } }, node: { cmd: NODE, argv: ['-e', '0'] } }, { runs: Number(args.runs), warmup: 1 });
+timeRun(NODE, push.argv, { cwd: PROJECT });
 const io = ioOf([MLSHIP, 'push', 'bench'], { cwd: PROJECT });
 const ioVersion = ioOf([MLSHIP, '--version'], { cwd: PROJECT });
 const cacheFile = join(PROJECT, '.mlship', 'cache', 'stat-cache.json');
@@ -65,6 +71,7 @@ const noReread = io.rchar < tree.bytes / 100 && (opened === undefined || opened 
 const rows = [
   row(`push again, ${tree.files} files ${(tree.bytes / 2 ** 30).toFixed(2)} GiB`, fmtS(s2), `first push ${fmtS(first.median.first)}`, first.median.first / s2, '< 0.3 s', s2 < 0.3),
   row('push again vs node -e 0', fmtS(s2), `node ${fmtS(second.median.node)}`, s2 / second.median.node, 'informative', '–'),
+  row('push again, listed by Node (MLSHIP_FIND=0)', fmtS(noFind.median['no-find']), `with find ${fmtS(s2)}`, noFind.median['no-find'] / s2, 'informative', '–'),
   row('push again: bytes read (rchar)', `${(io.rchar / 1e6).toFixed(1)} MB`, `artifact ${(tree.bytes / 1e6).toFixed(0)} MB`, io.rchar / tree.bytes, `no file re-read${opened === undefined ? '' : ` (${opened} opened)`}`, noReread),
 ];
 await writeResult('push-local', {
@@ -73,12 +80,13 @@ await writeResult('push-local', {
   artifact: tree,
   first: { medianSeconds: first.median.first, cpuSeconds: first.cpu.first, samples: first.samples.first },
   second: { medianSeconds: s2, cpuSeconds: second.cpu.second, samples: second.samples.second, nodeMedianSeconds: second.median.node },
+  secondWithoutFind: { medianSeconds: noFind.median['no-find'], cpuSeconds: noFind.cpu['no-find'], samples: noFind.samples['no-find'], nodeMedianSeconds: noFind.median.node },
   io: { second: io, version: ioVersion, statCacheBytes: cacheBytes, artifactFilesOpened: opened },
   rows,
   commands: { first: `cd ${PROJECT} && rm -rf .mlship && node ${MLSHIP} push bench`, second: `cd ${PROJECT} && node ${MLSHIP} push bench` },
 });
 printRows('push-local', rows, loadBefore, loadAfter);
-console.log(`  rchar: push again ${(io.rchar / 1e6).toFixed(1)} MB (the per-file stat cache on disk is ${(cacheBytes / 1e6).toFixed(1)} MB; an unchanged directory is recognised by the tree cache without reading it), mlship --version ${(ioVersion.rchar / 1e6).toFixed(1)} MB`);
+console.log(`  rchar: push again ${(io.rchar / 1e6).toFixed(1)} MB (find's listing through a pipe included; the per-file stat cache on disk is ${(cacheBytes / 1e6).toFixed(1)} MB; an unchanged directory is recognised by the tree cache without reading it), mlship --version ${(ioVersion.rchar / 1e6).toFixed(1)} MB`);
 for (const n of notes) console.log(`  note: ${n}`);
 console.log('  results: bench/results/push-local.json');
 void round;

@@ -32,7 +32,7 @@ function makeTree(): string {
 }
 
 async function treeWith(workers: string, dir: string): Promise<HashedTree> {
-  const tree = await hashArtifact(dir, dir, 'test', noStatCache, undefined, Number(workers));
+  const tree = await hashArtifact(dir, dir, 'test', noStatCache, { workers: Number(workers) });
   if (tree.kind !== 'tree') throw new Error('expected a tree');
   return tree;
 }
@@ -63,19 +63,19 @@ describe('hashing a directory on worker threads', () => {
     const cacheFile = join(dir, '..', `${dir.split('/').pop()}-cache.json`);
     const cache = await openStatCache(cacheFile);
     const bytes: number[] = [];
-    const first = await hashArtifact(dir, dir, 'test', cache, (n) => bytes.push(n), 2);
+    const first = await hashArtifact(dir, dir, 'test', cache, { onBytes: (n) => bytes.push(n), workers: 2 });
     const total = bytes.reduce((a, b) => a + b, 0);
     expect(total).toBe(first.size);
     await cache.save();
     // A second run reads nothing: every file is answered by the cache (no bytes reported).
     const again = await openStatCache(cacheFile);
     const read: number[] = [];
-    const second = await hashArtifact(dir, dir, 'test', again, (n) => read.push(n));
+    const second = await hashArtifact(dir, dir, 'test', again, { onBytes: (n) => read.push(n) });
     expect(second.digest).toBe(first.digest);
     expect(read).toEqual([]);
     // One changed file: only its bytes are read again.
     writeFileSync(join(dir, 'd1', 'e1', 'f1.bin'), 'changed');
-    const third = await hashArtifact(dir, dir, 'test', again, (n) => read.push(n));
+    const third = await hashArtifact(dir, dir, 'test', again, { onBytes: (n) => read.push(n) });
     expect(read.reduce((a, b) => a + b, 0)).toBe(7);
     expect(third.digest).not.toBe(first.digest);
   });
@@ -151,7 +151,7 @@ describe('the tree cache', () => {
   async function hashAgain(dir: string): Promise<{ tree: HashedTree; read: number }> {
     const cache = await openStatCache(cacheOf(dir));
     let read = 0;
-    const tree = await hashArtifact(dir, dir, 'test', cache, (n) => (read += n), 0);
+    const tree = await hashArtifact(dir, dir, 'test', cache, { onBytes: (n) => (read += n), workers: 0 });
     await cache.save();
     if (tree.kind !== 'tree') throw new Error('expected a tree');
     return { tree, read };

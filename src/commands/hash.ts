@@ -2,8 +2,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import { findConfig } from '../config/file.js';
-import { hashArtifact } from '../store/artifacts.js';
-import { workersSetting } from '../store/hash-workers.js';
+import { hashArtifact, hashOptions } from '../store/artifacts.js';
 import { noStatCache, openStatCache, type StatCache } from '../store/stat-cache.js';
 import type { Context } from '../project.js';
 import type { Handler } from './types.js';
@@ -26,7 +25,7 @@ export const handle: Handler = async ({ args, options }, { ctx }) => {
   for (const path of paths) {
     const full = resolve(ctx.cwd, path);
     // `hash` reads what the user names (like sha256sum); only symlinks inside directories are checked.
-    const hashed = await hashArtifact(full, full, path, cache, undefined, workersSetting(ctx.env));
+    const hashed = await hashArtifact(full, full, path, cache, hashOptions(ctx.env));
     results.push({ path, digest: hashed.digest, size: hashed.size, kind: hashed.kind });
   }
   await cache.save();

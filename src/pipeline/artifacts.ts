@@ -4,10 +4,9 @@
  */
 import { join } from 'node:path';
 import type { Project } from '../project.js';
-import { hashArtifact, type HashedArtifact } from '../store/artifacts.js';
+import { hashArtifact, hashOptions, type HashedArtifact } from '../store/artifacts.js';
 import { hashBytes } from '../store/hash.js';
 import { openStatCache } from '../store/stat-cache.js';
-import { workersSetting } from '../store/hash-workers.js';
 import { mapPool } from '../store/pool.js';
 
 export interface ModelArtifact {
@@ -35,7 +34,7 @@ export async function hashModelArtifacts(project: Project, model: string): Promi
     const artifacts = await mapPool(Object.entries(paths), 2, async ([name, full]) => ({
       name,
       path: config.artifacts[name] as string,
-      hashed: await hashArtifact(full, project.root, `${project.loaded.where(['models', model, 'artifacts', name])}`, cache, (n) => progress.add(n), workersSetting(project.ctx.env)),
+      hashed: await hashArtifact(full, project.root, `${project.loaded.where(['models', model, 'artifacts', name])}`, cache, hashOptions(project.ctx.env, (n) => progress.add(n))),
     }));
     await cache.save();
     return { artifacts, digest: versionDigest(Object.fromEntries(artifacts.map((a) => [a.name, a.hashed.digest]))) };

@@ -3,16 +3,16 @@
  * A directory is a tree object: canonical JSON `{"entries":[{path,digest,size,mode}…]}` sorted by path;
  * its digest is the tree object's digest (DESIGN.md "The artifact store").
  */
-import { createHash } from 'node:crypto';
 import { mkdir, realpath, stat } from 'node:fs/promises';
-import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { environmentError, integrityError, usageError } from '../errors.js';
 import { isInside } from '../paths.js';
 import { hashBytes } from './hash.js';
-import { hashFiles, hashOnMainThread } from './hash-workers.js';
+import { hashFiles, hashOnMainThread, workersSetting } from './hash-workers.js';
+import { filesFingerprint, FIND_MIN_FILES, findListing, findSetting, findListingOf, listFiles, walkListing, type ListedFile, type Listing } from './listing.js';
 import { mapPool, putFiles } from './pool.js';
-import type { FileIdentity, StatCache } from './stat-cache.js';
+import type { StatCache } from './stat-cache.js';
 import { DIGEST_RE, type ArtifactStore, type ProgressSink } from './types.js';
 
 export interface TreeEntry {
@@ -67,75 +67,26 @@ async function hashCached(path: string, stats: Stats, cache: StatCache, root: st
 export const canonicalTree = (entries: TreeEntry[]): Buffer =>
   Buffer.from(JSON.stringify({ entries: entries.map((e) => ({ path: e.path, digest: e.digest, size: e.size, mode: e.mode })) }));
 
-/** A file found by the walk: only the numbers the caches need are kept (a `Stats` is far larger). */
-interface ListedFile {
-  rel: string;
-  full: string;
-  stats: FileIdentity;
+export interface HashOptions {
+  /** Bytes read so far, for progress. */
+  onBytes?: ProgressSink;
+  /** Hash workers for many files (default: chosen from the work; 0 keeps the main thread). */
+  workers?: number;
+  /** Let GNU find list a directory the tree cache knows to be large (default true; listing.ts). */
+  find?: boolean;
 }
 
-/**
- * Visit every regular file below `dir` in sorted order, as `/`-separated relative paths, refusing
- * links that leave `root`. Synchronous on purpose: for 10,000 files, one awaited lstat after another
- * costs several times more than the same calls made directly (measured in bench/push-local.mjs).
- */
-function walkFiles(dir: string, root: string, what: string, visit: (rel: string, full: string, stats: Stats) => void): void {
-  const realRoot = realpathSync(root);
-  const walk = (current: string, prefix: string): void => {
-    const names = readdirSync(current).sort();
-    for (const name of names) {
-      const full = join(current, name);
-      const rel = prefix === '' ? name : `${prefix}/${name}`;
-      let stats = lstatSync(full);
-      if (stats.isSymbolicLink()) {
-        let target: string | undefined;
-        try {
-          target = realpathSync(full);
-        } catch {
-          target = undefined;
-        }
-        if (target === undefined || !isInside(realRoot, target)) {
-          throw usageError('E_PATH', `${what}: '${rel}' is a symbolic link that leads outside the repository`, { hint: 'replace the link with the file itself' });
-        }
-        stats = statSync(full);
-      }
-      if (stats.isDirectory()) walk(full, rel);
-      else if (stats.isFile()) visit(rel, full, stats);
-    }
-  };
-  walk(dir, '');
+/** The options the environment sets: `MLSHIP_HASH_WORKERS`, `MLSHIP_FIND`. */
+export function hashOptions(env: Record<string, string | undefined>, onBytes?: ProgressSink): HashOptions {
+  const workers = workersSetting(env);
+  return { find: findSetting(env), ...(workers === undefined ? {} : { workers }), ...(onBytes === undefined ? {} : { onBytes }) };
 }
-
-/** The files of a directory, each with the numbers the caches need (a `Stats` is far larger). */
-function listFiles(dir: string, root: string, what: string): ListedFile[] {
-  const out: ListedFile[] = [];
-  walkFiles(dir, root, what, (rel, full, stats) => out.push({ rel, full, stats: { size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, mode: stats.mode } }));
-  return out;
-}
-
-/**
- * sha256 of a directory's listing: each file's path, size, mtime, ctime, inode and executable bit —
- * what the stat cache trusts for one file, for all of them at once — with the total size and count.
- * Nothing is kept per file, so an unchanged directory costs its walk and little garbage.
- */
-function listingOf(dir: string, root: string, what: string): { fingerprint: string; size: number; files: number } {
-  const hash = createHash('sha256');
-  let size = 0;
-  let files = 0;
-  walkFiles(dir, root, what, (rel, _full, stats) => {
-    hash.update(listingLine(rel, stats));
-    size += stats.size;
-    files++;
-  });
-  return { fingerprint: hash.digest('hex'), size, files };
-}
-
-const listingLine = (rel: string, stats: FileIdentity): string => `${rel}\0${stats.size}\0${stats.mtimeMs}\0${stats.ctimeMs}\0${stats.ino}\0${(stats.mode & 0o111) !== 0 ? 1 : 0}\n`;
 
 /**
  * Hash one artifact (file or directory). `path` is absolute and already checked to be inside `root`.
  */
-export async function hashArtifact(path: string, root: string, what: string, cache: StatCache, onBytes?: ProgressSink, workers?: number): Promise<HashedArtifact> {
+export async function hashArtifact(path: string, root: string, what: string, cache: StatCache, options: HashOptions = {}): Promise<HashedArtifact> {
+  const { onBytes, workers } = options;
   let stats: Stats;
   try {
     stats = await stat(path);
@@ -146,16 +97,17 @@ export async function hashArtifact(path: string, root: string, what: string, cac
     return { kind: 'file', digest: await hashCached(path, stats, cache, root, what, onBytes), size: stats.size, source: path };
   }
   if (!stats.isDirectory()) throw usageError('E_ARTIFACT_KIND', `${what}: ${path} is neither a file nor a directory`);
-  const options = { root, what, ...(onBytes === undefined ? {} : { onBytes }), ...(workers === undefined ? {} : { workers }) };
+  const hashing = { root, what, ...(onBytes === undefined ? {} : { onBytes }), ...(workers === undefined ? {} : { workers }) };
   // First the listing alone: when the tree cache knows it, nothing per file is looked up or kept.
-  const listing = listingOf(path, root, what);
-  const known = cache.lookupTree(path, listing.fingerprint);
-  if (known !== undefined && known.size === listing.size && known.files === listing.files) {
+  const known = cache.knownTree(path);
+  const useFind = options.find !== false;
+  const listing: Listing = (useFind && known !== undefined && known.files >= FIND_MIN_FILES ? findListing(path) : undefined) ?? walkListing(path, root, what);
+  if (known !== undefined && known.fingerprint === listing.fingerprint && known.size === listing.size && known.files === listing.files) {
     let contents: Promise<TreeContents> | undefined;
     const fromCache = async (): Promise<TreeContents> => {
       const bytes = cache.treeBytes(known.digest);
       if (bytes !== undefined) return { entries: parseTree(bytes, known.digest), bytes };
-      const computed = await treeContents(listFiles(path, root, what), cache, options);
+      const computed = await treeContents(listFiles(path, root, what), cache, hashing);
       if (hashBytes(computed.bytes) !== known.digest) {
         throw environmentError('E_CHANGED', `${what}: ${path} changed while mlship was working on it`, { hint: 'run the command again once nothing writes to the folder' });
       }
@@ -166,17 +118,13 @@ export async function hashArtifact(path: string, root: string, what: string, cac
   // Changed or never seen: walk again keeping the files (what is hashed is what this walk found).
   const files = listFiles(path, root, what);
   const size = files.reduce((n, f) => n + f.stats.size, 0);
-  const computed = await treeContents(files, cache, options);
+  const computed = await treeContents(files, cache, hashing);
   const digest = hashBytes(computed.bytes);
-  cache.rememberTree(path, listingFingerprint(files), { digest, size, files: files.length }, computed.bytes);
+  // Remembered under the fingerprint the next run will compute: find's when the folder is large
+  // and find saw exactly the files hashed here, else Node's.
+  const next = useFind && files.length >= FIND_MIN_FILES ? findListingOf(path, files) : undefined;
+  cache.rememberTree(path, next?.fingerprint ?? filesFingerprint(files), { digest, size, files: files.length }, computed.bytes);
   return { kind: 'tree', digest, size, files: files.length, source: path, contents: async () => computed };
-}
-
-/** The listing fingerprint of files already collected (the same as `listingOf` gives for them). */
-function listingFingerprint(files: readonly ListedFile[]): string {
-  const hash = createHash('sha256');
-  for (const { rel, stats } of files) hash.update(listingLine(rel, stats));
-  return hash.digest('hex');
 }
 
 async function treeContents(files: ListedFile[], cache: StatCache, options: Parameters<typeof hashFiles>[2]): Promise<TreeContents> {

@@ -36,8 +36,8 @@ export interface TreeRecord {
 export interface StatCache {
   lookup(path: string, stats: FileIdentity): string | undefined;
   remember(path: string, stats: FileIdentity, digest: string): void;
-  /** The tree last computed for directory `path` when its listing had this fingerprint. */
-  lookupTree(path: string, fingerprint: string): TreeRecord | undefined;
+  /** The tree last computed for directory `path`, with the fingerprint its listing had then. */
+  knownTree(path: string): (TreeRecord & { fingerprint: string }) | undefined;
   rememberTree(path: string, fingerprint: string, record: TreeRecord, bytes: Buffer): void;
   /** The canonical tree object remembered for `digest`, when it is still there and intact. */
   treeBytes(digest: string): Buffer | undefined;
@@ -92,10 +92,10 @@ export async function openStatCache(file: string): Promise<StatCache> {
       table()[path] = [stats.size, mtime, ctime, stats.ino, digest];
       dirty = true;
     },
-    lookupTree(path, listing) {
+    knownTree(path) {
       const entry = treeTable()[path];
-      if (!Array.isArray(entry) || entry[0] !== listing || typeof entry[1] !== 'string') return undefined;
-      return { digest: entry[1], size: entry[2], files: entry[3] };
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'string' || typeof entry[2] !== 'number' || typeof entry[3] !== 'number') return undefined;
+      return { fingerprint: entry[0], digest: entry[1], size: entry[2], files: entry[3] };
     },
     rememberTree(path, listing, record, bytes) {
       treeTable()[path] = [listing, record.digest, record.size, record.files];
@@ -142,7 +142,7 @@ function readOptional(file: string): Buffer | undefined {
 export const noStatCache: StatCache = {
   lookup: () => undefined,
   remember: () => {},
-  lookupTree: () => undefined,
+  knownTree: () => undefined,
   rememberTree: () => {},
   treeBytes: () => undefined,
   save: async () => {},
