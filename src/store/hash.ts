@@ -2,6 +2,7 @@
  * Streaming sha256. Constant memory; large reads so hashing runs near OpenSSL's speed
  * (Node's crypto is OpenSSL underneath: the cost is in the number of chunks, not the hash).
  */
+import * as crypto from 'node:crypto';
 import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 
@@ -10,7 +11,11 @@ export const CHUNK = 4 * 1024 * 1024;
 
 export const digestOf = (hash: Hash): string => `sha256:${hash.digest('hex')}`;
 
-export const hashBytes = (bytes: Uint8Array | string): string => digestOf(createHash('sha256').update(bytes));
+/** One-shot `crypto.hash` (Node 20.12+) costs half of a `createHash` object for a short input. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array | string, encoding: 'hex') => string }).hash;
+
+export const hashBytes = (bytes: Uint8Array | string): string =>
+  oneShot === undefined ? digestOf(createHash('sha256').update(bytes)) : `sha256:${oneShot('sha256', bytes, 'hex')}`;
 
 export interface FileDigest {
   digest: string;
