@@ -23,6 +23,19 @@
  *
  * The AWS CLI is Debian's (`apt-get install -y awscli`), called by full path because a pip-installed
  * aws 1.x may come first on PATH; set MLSHIP_BENCH_AWS to use another.
+ *
+ * An external server instead of s3rver (for instance Ceph RGW from bench/rgw.sh):
+ *
+ *   eval "$(bench/rgw.sh)"
+ *   node bench/s3.mjs --endpoint "$MLSHIP_BENCH_ENDPOINT" --server-pid "$MLSHIP_BENCH_SERVER_PIDS"
+ *
+ * `--endpoint URL` (path-style), `--bucket NAME` (default mlship-bench, created when missing), and
+ * the credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (AWS_DEFAULT_REGION or AWS_REGION,
+ * else us-east-1). Each run writes under its own prefix (`run-<time>/`), deleted at the end, so that
+ * runs neither skip nor list each other's objects. The requests by kind are then unknown (null); the
+ * server's CPU is the utime + stime of the processes given by `--server-pid PID[,PID...]` (read from
+ * /proc before and after each step, all threads included; for RGW give radosgw, ceph-osd and
+ * ceph-mon), else null.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -44,8 +57,20 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string' },
     warmup: { type: 'string', default: '200' },
     dist: { type: 'string' },
+    endpoint: { type: 'string' },
+    bucket: { type: 'string' },
+    'server-pid': { type: 'string' },
   },
 });
+const EXTERNAL = args.endpoint !== undefined;
+if (!EXTERNAL && (args.bucket !== undefined || args['server-pid'] !== undefined)) {
+  console.error('bench/s3.mjs: --bucket and --server-pid go with --endpoint');
+  process.exit(2);
+}
+if (EXTERNAL && (process.env.AWS_ACCESS_KEY_ID === undefined || process.env.AWS_SECRET_ACCESS_KEY === undefined)) {
+  console.error('bench/s3.mjs --endpoint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (eval "$(bench/rgw.sh)" prints them for RGW)');
+  process.exit(2);
+}
 // bench/run.mjs hands over a frozen copy of the build (MLSHIP_BENCH_BIN = <copy>/bin/mlship), so that
 // concurrent work rebuilding dist/ cannot change the code under test mid-run.
 const frozen = process.env.MLSHIP_BENCH_BIN === undefined ? undefined : join(dirname(process.env.MLSHIP_BENCH_BIN), '..', 'dist');
@@ -62,9 +87,13 @@ const SMALL_COUNT = Number(args.small);
 const SMALL_AVG = Number(args['small-kib']) * 1024;
 const AWS = process.env.MLSHIP_BENCH_AWS ?? '/usr/bin/aws';
 const MB = 1e6;
-const BUCKET = 'mlship-bench';
-const ACCESS_KEY = 'S3RVER';
-const SECRET = 'S3RVER';
+const BUCKET = args.bucket ?? 'mlship-bench';
+const ACCESS_KEY = EXTERNAL ? process.env.AWS_ACCESS_KEY_ID : 'S3RVER';
+const SECRET = EXTERNAL ? process.env.AWS_SECRET_ACCESS_KEY : 'S3RVER';
+const REGION = EXTERNAL ? (process.env.AWS_DEFAULT_REGION ?? process.env.AWS_REGION ?? 'us-east-1') : 'us-east-1';
+// Every key of this run goes under PREFIX: '' for s3rver (a fresh store each run), `run-<time>/` on an
+// external server, where earlier runs may have left objects.
+const PREFIX = EXTERNAL ? `run-${new Date().toISOString().replace(/[-:.]/g, '')}/` : '';
 
 const log = (message) => console.error(`[bench] ${message}`);
 
@@ -107,6 +136,27 @@ async function startServer(directory) {
       child.send('stats');
     });
   return { port, stats, stop: () => child.kill('SIGTERM') };
+}
+
+/**
+ * An S3 server run by someone else (--endpoint). No request counts; CPU seconds of the --server-pid
+ * processes from /proc/PID/stat (utime + stime, fields 14 and 15, in clock ticks), else null.
+ */
+function externalServer(url, pidList) {
+  const pids = pidList === undefined ? [] : pidList.split(',').filter((pid) => pid !== '').map(Number);
+  const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  const cpuOf = async (pid) => {
+    // The command name (field 2) is in parentheses and may hold spaces: split after its closing one.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticks; // fields 14, 15 of the whole line
+  };
+  const stats = async () => ({
+    requests: null,
+    cpuSeconds: pids.length === 0 ? null : (await Promise.all(pids.map(cpuOf))).reduce((sum, s) => sum + s, 0),
+    perPid: pids.length === 0 ? null : Object.fromEntries(await Promise.all(pids.map(async (pid) => [pid, await cpuOf(pid)]))),
+  });
+  return { url, pids, stats, stop: () => {} };
 }
 
 const HAS_GNU_TIME = existsSync('/usr/bin/time');
@@ -152,19 +202,29 @@ async function step(fn) {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const own = process.cpuUsage(cpuBefore);
   const after = await server.stats();
-  const requests = Object.fromEntries(Object.entries(after.requests).map(([kind, n]) => [kind, n - (before.requests[kind] ?? 0)]).filter(([, n]) => n > 0));
+  // An external server counts no requests (null), and its CPU is null without --server-pid.
+  const requests =
+    after.requests === null
+      ? null
+      : Object.fromEntries(Object.entries(after.requests).map(([kind, n]) => [kind, n - (before.requests[kind] ?? 0)]).filter(([, n]) => n > 0));
   return {
     seconds,
     clientCpuSeconds: round(typeof childCpu === 'number' ? childCpu : (own.user + own.system) / 1e6),
-    serverCpuSeconds: round(after.cpuSeconds - before.cpuSeconds),
+    serverCpuSeconds: after.cpuSeconds === null ? null : round(after.cpuSeconds - before.cpuSeconds),
+    serverCpuByPid:
+      after.perPid === null || after.perPid === undefined
+        ? undefined
+        : Object.fromEntries(Object.entries(after.perPid).map(([pid, s]) => [pid, round(s - before.perPid[pid])])),
     requests,
   };
 }
 
 const work = await mkdtemp(join(tmpdir(), 'mlship-bench-s3-'));
-const server = await startServer(join(work, 'server'));
-const endpoint = `http://127.0.0.1:${server.port}`;
-log(`s3rver on ${endpoint}, data in ${work}`);
+const server = EXTERNAL ? externalServer(args.endpoint, args['server-pid']) : await startServer(join(work, 'server'));
+const endpoint = EXTERNAL ? args.endpoint.replace(/\/+$/, '') : `http://127.0.0.1:${server.port}`;
+if (EXTERNAL) log(`external server ${endpoint}, bucket ${BUCKET}, prefix ${PREFIX}; server CPU from pids ${server.pids.join(',') || '(none: null)'}; data in ${work}`);
+else log(`s3rver on ${endpoint}, data in ${work}`);
+const loadAverageAtStart = (await import('node:os')).loadavg().map((value) => Number(value.toFixed(2)));
 
 try {
   // --- inputs
@@ -191,7 +251,7 @@ try {
     HOME: work,
     AWS_ACCESS_KEY_ID: ACCESS_KEY,
     AWS_SECRET_ACCESS_KEY: SECRET,
-    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: REGION,
     AWS_CONFIG_FILE: join(work, 'aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: join(work, 'aws-credentials'),
     AWS_PAGER: '',
@@ -210,21 +270,27 @@ try {
   }
   const awsRun = (argv) => run(AWS, [...argv, '--endpoint-url', endpoint, '--only-show-errors'], awsEnv);
   const hasAws = awsVersion !== 'unavailable';
+  if (EXTERNAL) {
+    if (!hasAws) throw new Error(`--endpoint needs the AWS CLI (${AWS}) to create the bucket and clean up`);
+    // Untimed: create the bucket unless it is there.
+    const plain = (argv) => run(AWS, [...argv, '--endpoint-url', endpoint], awsEnv);
+    await plain(['s3api', 'head-bucket', '--bucket', BUCKET]).catch(() => plain(['s3', 'mb', `s3://${BUCKET}`]));
+  }
   const warmup = Math.min(Number(args.warmup), SMALL_COUNT);
   if (hasAws && warmup > 0) {
     // Untimed: the server's first small PUTs run cold (JIT); neither tool should carry that alone.
     const warmDir = join(work, 'warmup');
     await mkdir(warmDir);
     for (let i = 0; i < warmup; i++) await writeFile(join(warmDir, `w-${i}.bin`), randomBytes(SMALL_AVG));
-    await awsRun(['s3', 'sync', warmDir, `s3://${BUCKET}/warmup/`]);
+    await awsRun(['s3', 'sync', warmDir, `s3://${BUCKET}/${PREFIX}warmup/`]);
     log(`server warm-up: ${warmup} small PUTs by the AWS CLI (untimed)`);
   }
   // Interleaved (aws, mlship, mlship, aws) so that a change in machine load hits both tools alike.
-  const awsLarge = hasAws ? await step(() => awsRun(['s3', 'cp', large, `s3://${BUCKET}/aws/large.bin`])) : null;
+  const awsLarge = hasAws ? await step(() => awsRun(['s3', 'cp', large, `s3://${BUCKET}/${PREFIX}aws/large.bin`])) : null;
   if (awsLarge !== null) log(`aws s3 cp (large): ${awsLarge.seconds.toFixed(2)} s`);
   // --- mlship
-  const env = { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1' };
-  const store = await createS3Store({ url: `s3://${BUCKET}/mlship`, endpoint, forcePathStyle: true }, { env });
+  const env = { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: REGION };
+  const store = await createS3Store({ url: `s3://${BUCKET}/${PREFIX}mlship`, endpoint, forcePathStyle: true }, { env });
   let largeDigest;
   const hashLarge = await step(async () => {
     largeDigest = (await hashFile(large)).digest;
@@ -243,7 +309,7 @@ try {
   });
   if (summary.uploaded !== SMALL_COUNT) throw new Error(`uploaded ${summary.uploaded} of ${SMALL_COUNT}`);
   log(`mlship putFiles (small, concurrency ${concurrency}): ${mlshipSmall.seconds.toFixed(2)} s (+ ${hashSmall.seconds.toFixed(2)} s hashing)`);
-  const awsSmall = hasAws ? await step(() => awsRun(['s3', 'sync', smallDir, `s3://${BUCKET}/aws/small/`])) : null;
+  const awsSmall = hasAws ? await step(() => awsRun(['s3', 'sync', smallDir, `s3://${BUCKET}/${PREFIX}aws/small/`])) : null;
   if (awsSmall !== null) log(`aws s3 sync (small): ${awsSmall.seconds.toFixed(2)} s`);
 
   const rerunSmall = await step(() => putFiles(store, smallFiles, { concurrency }));
@@ -251,7 +317,7 @@ try {
 
   const rate = (bytes, s) => (s === null || s === undefined ? null : Number((bytes / MB / s).toFixed(1)));
   const ratio = (a, b) => (a === null || b === null ? null : Number((a / b).toFixed(2)));
-  const count = (requests) => Object.values(requests).reduce((sum, n) => sum + n, 0);
+  const count = (requests) => (requests === null ? null : Object.values(requests).reduce((sum, n) => sum + n, 0));
   /** One tool on one workload: time, throughput, CPU on both sides, requests (total, per file, by kind). */
   const figures = (measured, bytes, files) =>
     measured === null
@@ -262,16 +328,19 @@ try {
           filesPerSecond: files > 1 ? Math.round(files / measured.seconds) : undefined,
           clientCpuSeconds: measured.clientCpuSeconds,
           serverCpuSeconds: measured.serverCpuSeconds,
+          serverCpuByPid: measured.serverCpuByPid,
           requests: count(measured.requests),
-          requestsPerFile: round(count(measured.requests) / files, 3),
+          requestsPerFile: measured.requests === null ? null : round(count(measured.requests) / files, 3),
           requestKinds: measured.requests,
         };
   const results = {
     at: new Date().toISOString(),
     node: process.version,
     cpus: (await import('node:os')).cpus().length,
+    loadAverageAtStart,
     loadAverageAtEnd: (await import('node:os')).loadavg().map((value) => Number(value.toFixed(2))),
-    server: 's3rver 3.7.1 (local, own process)',
+    server: EXTERNAL ? `external: ${endpoint}` : 's3rver 3.7.1 (local, own process)',
+    serverPids: EXTERNAL ? server.pids : undefined,
     aws: awsVersion,
     dist: dirname(dist),
     warmupPuts: hasAws ? warmup : 0,
@@ -305,14 +374,26 @@ try {
 
   const row = (name, ml, aw, r, rh) => console.log(`${name.padEnd(28)} mlship ${String(ml).padStart(7)} MB/s   aws ${String(aw).padStart(7)} MB/s   ratio ${r}  (with hashing ${rh})`);
   const cpu = (label, f) =>
-    f === null ? '' : `${label} ${f.seconds.toFixed(2)} s, CPU client ${f.clientCpuSeconds ?? '?'} s + server ${f.serverCpuSeconds} s, ${f.requests} requests (${f.requestsPerFile}/file)`;
+    f === null
+      ? ''
+      : `${label} ${f.seconds.toFixed(2)} s, CPU client ${f.clientCpuSeconds ?? '?'} s + server ${f.serverCpuSeconds ?? '?'} s` +
+        (f.requests === null ? '' : `, ${f.requests} requests (${f.requestsPerFile}/file)`);
   console.log(`S3 push benchmark (${results.server}; ${awsVersion}; node ${process.version}, ${results.cpus} CPUs, load average ${results.loadAverageAtEnd.join(' ')})`);
   row(`1 file, ${(LARGE / MB).toFixed(0)} MB`, results.large.mlship.MBps, results.large.aws?.MBps ?? null, results.large.ratio, results.large.ratioWithHash);
   console.log(`  ${cpu('mlship', results.large.mlship)}\n  ${cpu('aws   ', results.large.aws)}`);
   row(`${SMALL_COUNT} files, ${(smallBytes / MB).toFixed(0)} MB`, results.small.mlship.MBps, results.small.aws?.MBps ?? null, results.small.ratio, results.small.ratioWithHash);
   console.log(`  ${cpu('mlship', results.small.mlship)}\n  ${cpu('aws   ', results.small.aws)}`);
-  console.log(`rerun of the small push (all skipped): ${rerunSmall.seconds.toFixed(2)} s, ${count(rerunSmall.requests)} requests; results in bench/results/s3.json`);
+  const rerunRequests = rerunSmall.requests === null ? '' : `, ${count(rerunSmall.requests)} requests`;
+  console.log(`rerun of the small push (all skipped): ${rerunSmall.seconds.toFixed(2)} s${rerunRequests}; results in bench/results/s3.json`);
 } finally {
+  if (EXTERNAL) {
+    // Untimed, best effort: the run's objects, so that repeated runs do not fill the server.
+    const cleanup = spawnSync(AWS, ['s3', 'rm', `s3://${BUCKET}/${PREFIX}`, '--recursive', '--only-show-errors', '--endpoint-url', endpoint], {
+      env: { PATH: process.env.PATH, HOME: work, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_DEFAULT_REGION: REGION, AWS_PAGER: '' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (cleanup.status !== 0) log(`could not delete s3://${BUCKET}/${PREFIX} (exit ${cleanup.status})`);
+  }
   server.stop();
   await rm(work, { recursive: true, force: true });
 }
