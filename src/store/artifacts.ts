@@ -10,7 +10,8 @@ import { environmentError, integrityError, usageError } from '../errors.js';
 import { isInside } from '../paths.js';
 import { hashBytes } from './hash.js';
 import { hashFiles, hashOnMainThread, workersSetting } from './hash-workers.js';
-import { filesFingerprint, FIND_MIN_FILES, findListing, findSetting, findListingOf, listFiles, walkListing, type ListedFile, type Listing } from './listing.js';
+import { FIND_MIN_FILES, findSetting } from './find.js';
+import { filesFingerprint, findListing, findListingOf, listFiles, walkListing, type ListedFile, type Listing } from './listing.js';
 import { mapPool, putFiles } from './pool.js';
 import type { StatCache } from './stat-cache.js';
 import { DIGEST_RE, type ArtifactStore, type ProgressSink } from './types.js';
@@ -101,7 +102,7 @@ export async function hashArtifact(path: string, root: string, what: string, cac
   // First the listing alone: when the tree cache knows it, nothing per file is looked up or kept.
   const known = cache.knownTree(path);
   const useFind = options.find !== false;
-  const listing: Listing = (useFind && known !== undefined && known.files >= FIND_MIN_FILES ? findListing(path) : undefined) ?? walkListing(path, root, what);
+  const listing: Listing = (useFind && known !== undefined && known.files >= FIND_MIN_FILES ? await findListing(path) : undefined) ?? walkListing(path, root, what);
   if (known !== undefined && known.fingerprint === listing.fingerprint && known.size === listing.size && known.files === listing.files) {
     let contents: Promise<TreeContents> | undefined;
     const fromCache = async (): Promise<TreeContents> => {

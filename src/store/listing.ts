@@ -10,11 +10,11 @@
  * also refuses links that leave the repository. A fingerprint is only a cache key: when the two
  * ways disagree, the cost is a miss (files looked up in the stat cache again), never a wrong digest.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { usageError } from '../errors.js';
 import { isInside } from '../paths.js';
+import { runFind, takePrefetched, type FindOptions } from './find.js';
 import type { FileIdentity } from './stat-cache.js';
 
 /** A file found by the walk: only the numbers the caches need are kept (a `Stats` is far larger). */
@@ -32,12 +32,6 @@ export interface Listing {
   size: number;
   files: number;
 }
-
-/** Below this many files (as the tree cache last saw), starting a process costs more than it saves. */
-export const FIND_MIN_FILES = 1000;
-
-/** `MLSHIP_FIND=0` (or `off`) keeps every listing in Node's own walk. */
-export const findSetting = (env: Record<string, string | undefined>): boolean => !['0', 'off', 'false', 'no'].includes((env['MLSHIP_FIND'] ?? '').trim().toLowerCase());
 
 /**
  * Visit every regular file below `dir` in sorted order, as `/`-separated relative paths, refusing
@@ -111,41 +105,17 @@ export function filesFingerprint(files: readonly ListedFile[]): string {
   return hash.digest('hex');
 }
 
-/** What GNU find prints per regular file: size, mtime and ctime (seconds.nanoseconds), inode, mode, path. */
-const FIND_FORMAT = '%s %T@ %C@ %i %m %P\\0';
-const LINK_MARK = 'L';
 /** Marks a fingerprint made from find's output, so it never compares equal to Node's. */
 const FIND_PREFIX = 'find:';
-
-export interface FindOptions {
-  /** The find program (tests point it elsewhere). */
-  command?: string;
-}
-
-/** find's raw output for `dir`, or undefined when find cannot be trusted to have listed it. */
-function runFind(dir: string, options: FindOptions): Buffer | undefined {
-  if (process.platform !== 'linux' || !dir.startsWith('/')) return undefined;
-  // -P: never follow links. A link anywhere stops the run and prints the mark: Node's walk decides.
-  const args = ['-P', dir, '(', '-type', 'l', '-printf', `${LINK_MARK}\\0`, '-quit', ')', '-o', '(', '-type', 'f', '-printf', FIND_FORMAT, ')'];
-  let result;
-  try {
-    result = spawnSync(options.command ?? 'find', args, { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch {
-    return undefined;
-  }
-  if (result.error !== undefined || result.status !== 0 || result.stderr.length > 0) return undefined;
-  const out = result.stdout;
-  if (out.length > 0 && out[out.length - 1] !== 0) return undefined;
-  if (out.length >= 2 && out[out.length - 2] === LINK_MARK.charCodeAt(0) && (out.length === 2 || out[out.length - 3] === 0)) return undefined;
-  return out;
-}
 
 /**
  * The fingerprint from one run of GNU find: sha256 of its output as printed (no parsing but each
  * record's leading size), or undefined when only Node's walk will do.
  */
-export function findListing(dir: string, options: FindOptions = {}): Listing | undefined {
-  const out = runFind(dir, options);
+export async function findListing(dir: string, options: FindOptions = {}): Promise<Listing | undefined> {
+  // A find that bin/mlship started while the CLI loaded (src/main.ts) is taken first, once.
+  const prefetched = options.command === undefined ? takePrefetched(dir) : undefined;
+  const out = prefetched === undefined ? runFind(dir, options) : await prefetched;
   if (out === undefined) return undefined;
   let size = 0;
   let files = 0;

@@ -69,6 +69,13 @@ function writeAtomic(file: string, text: string): void {
   renameSync(temp, file);
 }
 
+/** The directories the tree cache beside the stat cache `file` last saw with at least `min` files. */
+export function largeTrees(file: string, min: number): string[] {
+  return Object.entries(readTable<TreeEntry>(join(dirname(file), 'trees.json'), 'trees'))
+    .filter(([, entry]) => Array.isArray(entry) && typeof entry[3] === 'number' && entry[3] >= min)
+    .map(([path]) => path);
+}
+
 /** Open the cache at `file` (and the tree cache beside it); nothing is read until it is needed. */
 export async function openStatCache(file: string): Promise<StatCache> {
   const treesFile = join(dirname(file), 'trees.json');
