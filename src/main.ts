@@ -7,18 +7,21 @@
  */
 import { dirname, join } from 'node:path';
 import { findConfig } from './config/file.js';
-import { FIND_MIN_FILES, findSetting, prefetchFind } from './store/find.js';
-import { largeTrees } from './store/stat-cache.js';
 
 /** The commands that hash a model's artifacts. */
 const HASHING = new Set(['push', 'run', 'register', 'eval']);
 /** At most this many finds at once: a project with many large directories lists the rest itself. */
 const MAX_PREFETCH = 4;
 
-/** Start the listings `argv` will need; returns the directories (for tests). */
-export function prefetch(argv: readonly string[], cwd: string, env: Record<string, string | undefined>): string[] {
+/**
+ * Start the listings `argv` will need; returns the directories (for tests). What it needs is only
+ * loaded for a command that hashes: every other command starts as before.
+ */
+export async function prefetch(argv: readonly string[], cwd: string, env: Record<string, string | undefined>): Promise<string[]> {
   const command = argv[2];
-  if (command === undefined || !HASHING.has(command) || !findSetting(env)) return [];
+  if (command === undefined || !HASHING.has(command)) return [];
+  const [{ FIND_MIN_FILES, findSetting, prefetchFind }, { largeTrees }] = await Promise.all([import('./store/find.js'), import('./store/stat-cache.js')]);
+  if (!findSetting(env)) return [];
   const rest = argv.slice(3);
   if (rest.some((a) => a === '--' || a.startsWith('--cwd') || a.startsWith('--config') || /^-[^-]*[Cc]/.test(a))) return [];
   let config: string;
@@ -33,7 +36,7 @@ export function prefetch(argv: readonly string[], cwd: string, env: Record<strin
 }
 
 export async function main(argv: string[]): Promise<number> {
-  prefetch(argv, process.cwd(), process.env);
+  await prefetch(argv, process.cwd(), process.env);
   const { run } = await import('./cli.js');
   return run(argv);
 }

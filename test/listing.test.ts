@@ -178,7 +178,7 @@ describe.skipIf(!gnuFind)('find started before the CLI loads (src/main.ts)', () 
     const { root, tree } = await project();
     const sub = join(root, 'sub');
     mkdirSync(sub);
-    expect(prefetch(['node', 'mlship', 'push', 'm'], sub, {})).toEqual([tree]);
+    expect(await prefetch(['node', 'mlship', 'push', 'm'], sub, {})).toEqual([tree]);
     const taken = takePrefetched(tree);
     expect(taken).toBeDefined();
     expect((await taken)?.equals(runFind(tree) ?? Buffer.alloc(0))).toBe(true);
@@ -188,10 +188,10 @@ describe.skipIf(!gnuFind)('find started before the CLI loads (src/main.ts)', () 
   it('starts nothing for other commands, with -C/-c anywhere, with MLSHIP_FIND=0, or outside a project', async () => {
     const { root } = await project();
     for (const argv of [['status'], ['hash', 'tree'], ['-C', root, 'push'], ['push', '-C', root], ['push', '--cwd=x'], ['push', '-qc', 'x.yaml'], ['push', '--config', 'x'], []]) {
-      expect(prefetch(['node', 'mlship', ...argv], root, {})).toEqual([]);
+      expect(await prefetch(['node', 'mlship', ...argv], root, {})).toEqual([]);
     }
-    expect(prefetch(['node', 'mlship', 'push'], root, { MLSHIP_FIND: '0' })).toEqual([]);
-    expect(prefetch(['node', 'mlship', 'push'], tmp(), {})).toEqual([]);
+    expect(await prefetch(['node', 'mlship', 'push'], root, { MLSHIP_FIND: '0' })).toEqual([]);
+    expect(await prefetch(['node', 'mlship', 'push'], tmp(), {})).toEqual([]);
   });
 
   it('end to end: the bin pushes an unchanged folder as already stored, and an edit that keeps size and mtime as new', async () => {
