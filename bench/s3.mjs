@@ -79,6 +79,9 @@ if (!existsSync(join(dist, 's3.js'))) {
   console.error(`bench/s3.mjs imports the built store (${dist}): run \`npm run build\` first`);
   process.exit(2);
 }
+// The SDK's notice about Node 20 (printed on every client) says nothing this bench can act on; the
+// CLI silences it the same way (src/cli.ts).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { createS3Store } = await import(join(dist, 's3.js'));
 const { putFiles } = await import(join(dist, 'pool.js'));
 const { hashFile } = await import(join(dist, 'hash.js'));
