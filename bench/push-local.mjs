@@ -52,6 +52,15 @@ const second = interleave({ second: push, node: { cmd: NODE, argv: ['-e', '0'] }
 // untimed push afterwards keys it back for the measurements below).
 const noFind = interleave({ 'no-find': { ...push, env: { MLSHIP_FIND: '0' } }, node: { cmd: NODE, argv: ['-e', '0'] } }, { runs: Number(args.runs), warmup: 1 });
 timeRun(NODE, push.argv, { cwd: PROJECT });
+// Every Node process here reads NODE_EXTRA_CA_CERTS at start (~40 ms on this machine, before any
+// code of ours runs): when it is set, the same pair again without it, to show how much of the
+// figure is that.
+const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+const unsetCa = { NODE_EXTRA_CA_CERTS: undefined }; // spawn leaves out a variable whose value is undefined
+const withoutCa =
+  extraCa === undefined
+    ? undefined
+    : interleave({ second: { ...push, env: unsetCa }, node: { cmd: NODE, argv: ['-e', '0'], env: unsetCa } }, { runs: Number(args.runs), warmup: 1 });
 const io = ioOf([MLSHIP, 'push', 'bench'], { cwd: PROJECT });
 const ioVersion = ioOf([MLSHIP, '--version'], { cwd: PROJECT });
 const cacheFile = join(PROJECT, '.mlship', 'cache', 'stat-cache.json');
@@ -71,6 +80,9 @@ const noReread = io.rchar < tree.bytes / 100 && (opened === undefined || opened 
 const rows = [
   row(`push again, ${tree.files} files ${(tree.bytes / 2 ** 30).toFixed(2)} GiB`, fmtS(s2), `first push ${fmtS(first.median.first)}`, first.median.first / s2, '< 0.3 s', s2 < 0.3),
   row('push again vs node -e 0', fmtS(s2), `node ${fmtS(second.median.node)}`, s2 / second.median.node, 'informative', '–'),
+  ...(withoutCa === undefined
+    ? []
+    : [row('push again, NODE_EXTRA_CA_CERTS unset', fmtS(withoutCa.median.second), `node ${fmtS(withoutCa.median.node)} (unset too)`, withoutCa.median.second / withoutCa.median.node, 'informative', '–')]),
   row('push again, listed by Node (MLSHIP_FIND=0)', fmtS(noFind.median['no-find']), `with find ${fmtS(s2)}`, noFind.median['no-find'] / s2, 'informative', '–'),
   row('push again: bytes read (rchar)', `${(io.rchar / 1e6).toFixed(1)} MB`, `artifact ${(tree.bytes / 1e6).toFixed(0)} MB`, io.rchar / tree.bytes, `no file re-read${opened === undefined ? '' : ` (${opened} opened)`}`, noReread),
 ];
@@ -80,6 +92,7 @@ await writeResult('push-local', {
   artifact: tree,
   first: { medianSeconds: first.median.first, cpuSeconds: first.cpu.first, samples: first.samples.first },
   second: { medianSeconds: s2, cpuSeconds: second.cpu.second, samples: second.samples.second, nodeMedianSeconds: second.median.node },
+  secondWithoutExtraCaCerts: withoutCa === undefined ? null : { medianSeconds: withoutCa.median.second, cpuSeconds: withoutCa.cpu.second, samples: withoutCa.samples.second, nodeMedianSeconds: withoutCa.median.node },
   secondWithoutFind: { medianSeconds: noFind.median['no-find'], cpuSeconds: noFind.cpu['no-find'], samples: noFind.samples['no-find'], nodeMedianSeconds: noFind.median.node },
   io: { second: io, version: ioVersion, statCacheBytes: cacheBytes, artifactFilesOpened: opened },
   rows,
