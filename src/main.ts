@@ -6,7 +6,6 @@
  * anywhere, nothing is started, and the listing is taken when it is needed, as always.
  */
 import { dirname, join } from 'node:path';
-import { findConfig } from './config/file.js';
 
 /** The commands that hash a model's artifacts. */
 const HASHING = new Set(['push', 'run', 'register', 'eval']);
@@ -20,7 +19,7 @@ const MAX_PREFETCH = 4;
 export async function prefetch(argv: readonly string[], cwd: string, env: Record<string, string | undefined>): Promise<string[]> {
   const command = argv[2];
   if (command === undefined || !HASHING.has(command)) return [];
-  const [{ FIND_MIN_FILES, findSetting, prefetchFind }, { largeTrees }] = await Promise.all([import('./store/find.js'), import('./store/stat-cache.js')]);
+  const [{ FIND_MIN_FILES, findSetting, prefetchFind }, { largeTrees }, { findConfig }] = await Promise.all([import('./store/find.js'), import('./store/stat-cache.js'), import('./config/file.js')]);
   if (!findSetting(env)) return [];
   const rest = argv.slice(3);
   if (rest.some((a) => a === '--' || a.startsWith('--cwd') || a.startsWith('--config') || /^-[^-]*[Cc]/.test(a))) return [];
