@@ -53,8 +53,33 @@ describe('the chain', () => {
     const log = parseLog(text, 'churn');
     expect(log.problems).toEqual([]);
     expect(log.events.map((e) => e.type)).toEqual(['register', 'promote', 'register']);
-    expect(Object.keys(JSON.parse(log.lines[1] as string) as object)).toEqual(['seq', 'type', 'model', 'version', 'at', 'actor', 'prev', 'env', 'from']);
-    expect(log.events[1]?.prev).toBe(`sha256:${createHash('sha256').update(log.lines[0] as string).digest('hex')}`);
+    const lines = text.split('\n');
+    expect(log.count).toBe(3);
+    expect(Object.keys(JSON.parse(lines[1] as string) as object)).toEqual(['seq', 'type', 'model', 'version', 'at', 'actor', 'prev', 'env', 'from']);
+    expect(log.events[1]?.prev).toBe(`sha256:${createHash('sha256').update(lines[0] as string).digest('hex')}`);
+  });
+
+  it('reads bytes as it reads text: the same events and problems, byte offsets, each line hashed as its exact bytes', () => {
+    // A non-ASCII actor makes byte offsets differ from character offsets.
+    const { text: accented } = buildLog([register(1), { ...promote(1, 'staging', null), actor: 'zoë@example.com' }, register(2)]);
+    const bytes = Buffer.from(accented);
+    const fromText = parseLog(accented, 'churn');
+    const fromBytes = parseLog(bytes, 'churn');
+    expect(fromBytes).toEqual(fromText);
+    expect(fromBytes.problems).toEqual([]);
+    const starts = [0];
+    for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1)) starts.push(i + 1);
+    expect(fromBytes.offsets).toEqual(starts);
+    expect(fromBytes.lastDigest).toBe(`sha256:${createHash('sha256').update(bytes.subarray(starts[2], bytes.length - 1)).digest('hex')}`);
+    // A truncated last line, and a line of bytes that are not UTF-8: counted, reported, hashed raw.
+    const truncated = parseLog(bytes.subarray(0, bytes.length - 1), 'churn');
+    expect(truncated.count).toBe(3);
+    expect(truncated.problems).toEqual([expect.objectContaining({ code: 'E_TRUNCATED', line: 3 })]);
+    const garbage = Buffer.from([0xff, 0xfe, 0x7b]);
+    const withGarbage = parseLog(Buffer.concat([garbage, Buffer.from('\n')]), 'churn');
+    expect(withGarbage.problems).toEqual([expect.objectContaining({ code: 'E_EVENT', line: 1 })]);
+    expect(withGarbage.lastDigest).toBe(`sha256:${createHash('sha256').update(garbage).digest('hex')}`);
+    expect(parseLog('', 'churn')).toEqual({ events: [], count: 0, offsets: [], problems: [], lastDigest: null });
   });
 
   it('detects an edited line at the line after it', () => {

@@ -1,6 +1,6 @@
 /**
  * The hash chain: each line's `prev` is the sha256 of the previous line's exact bytes.
- * `parseLog` reads a registry file's text into events and reports every problem with its line.
+ * `parseLog` reads a registry file into events and reports every problem with its line.
  */
 import { hashBytes } from '../store/hash.js';
 import { eventProblem, type RegistryEvent } from './events.js';
@@ -13,8 +13,10 @@ export interface ChainProblem {
 
 export interface ParsedLog {
   events: RegistryEvent[];
-  /** Exact text of each line, without its newline. */
-  lines: string[];
+  /** Number of lines (a last line without its newline counts). */
+  count: number;
+  /** Byte offset of each line in the file. */
+  offsets: number[];
   problems: ChainProblem[];
   /** Digest of the last line (the next event's `prev`), or the starting `prev` when empty. */
   lastDigest: string | null;
@@ -26,37 +28,51 @@ export interface ChainStart {
   prev: string | null;
 }
 
-export const lineDigest = (line: string): string => hashBytes(line);
+export const lineDigest = (line: string | Uint8Array): string => hashBytes(line);
+
+const NEWLINE = 0x0a;
 
 /**
- * Parse and chain-check the text of a registry file (the whole log, or one segment starting at
- * `start`). Never throws; problems are returned with line numbers within the file.
+ * Parse and chain-check a registry file (the whole log, or one segment starting at `start`). Never
+ * throws; problems are returned with line numbers within the file.
+ *
+ * It works on the file's bytes: each line is decoded on its own and hashed as the bytes it is (the
+ * chain's definition), so a 37 MB registry is never one string — decoding it whole cost more than
+ * parsing it, most of that in fresh memory pages — and no line is encoded back to hash it.
  */
-export function parseLog(text: string, model: string, start: ChainStart = { seq: 1, prev: null }): ParsedLog {
+export function parseLog(content: string | Uint8Array, model: string, start: ChainStart = { seq: 1, prev: null }): ParsedLog {
+  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
   const problems: ChainProblem[] = [];
   const events: RegistryEvent[] = [];
-  if (text === '') return { events, lines: [], problems, lastDigest: start.prev };
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  else {
-    problems.push({ code: 'E_TRUNCATED', line: lines.length, message: 'the last line has no newline: an interrupted write or a truncated file' });
+  const offsets: number[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    offsets.push(at);
+    const end = bytes.indexOf(NEWLINE, at);
+    at = end < 0 ? bytes.length : end + 1;
+  }
+  const count = offsets.length;
+  if (count > 0 && bytes[bytes.length - 1] !== NEWLINE) {
+    problems.push({ code: 'E_TRUNCATED', line: count, message: 'the last line has no newline: an interrupted write or a truncated file' });
   }
   let prevDigest = start.prev;
-  lines.forEach((line, i) => {
+  for (let i = 0; i < count; i++) {
     const n = i + 1;
+    const from = offsets[i] as number;
+    const to = i + 1 < count ? (offsets[i + 1] as number) - 1 : bytes[bytes.length - 1] === NEWLINE ? bytes.length - 1 : bytes.length;
+    const raw = bytes.subarray(from, to);
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = JSON.parse(raw.toString('utf8'));
     } catch {
       problems.push({ code: 'E_EVENT', line: n, message: 'not valid JSON' });
-      prevDigest = lineDigest(line);
-      return;
+      prevDigest = lineDigest(raw);
+      continue;
     }
     const problem = eventProblem(value);
     if (problem !== undefined) {
       problems.push({ code: 'E_EVENT', line: n, message: problem });
-      prevDigest = lineDigest(line);
-      return;
+      prevDigest = lineDigest(raw);
+      continue;
     }
     const event = value as RegistryEvent;
     const expectedPrev = prevDigest;
@@ -71,9 +87,9 @@ export function parseLog(text: string, model: string, start: ChainStart = { seq:
     if (event.seq !== seq) problems.push({ code: 'E_SEQ', line: n, message: `seq is ${event.seq}, expected ${seq}` });
     if (event.model !== model) problems.push({ code: 'E_MODEL', line: n, message: `event for model '${event.model}' in the file of '${model}'` });
     events.push(event);
-    prevDigest = lineDigest(line);
-  });
-  return { events, lines, problems, lastDigest: prevDigest };
+    prevDigest = lineDigest(raw);
+  }
+  return { events, count, offsets, problems, lastDigest: prevDigest };
 }
 
 /** The first line where `next` stops extending `prev`, or undefined when it is a pure append. */

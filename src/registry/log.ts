@@ -20,7 +20,7 @@ import type { Git } from '../git/index.js';
 import { firstDivergence, parseLog, type ChainStart } from './chain.js';
 import { commitMessage, serializeEvent, type NewEvent, type RegisterEvent, type RegistryEvent } from './events.js';
 import { acquireLock } from './lock.js';
-import { applyEvent, emptyState, foldEvents, LazyVersions, type EnvironmentState, type ModelState } from './state.js';
+import { applyEvent, emptyState, foldEvents, LazyVersions, type EnvironmentState, type ModelState, type VersionState } from './state.js';
 
 export interface RegistryLocation {
   /** Absolute registry folder. */
@@ -68,14 +68,21 @@ export interface LoadedModel {
   active: { file: string; lines: number };
 }
 
-async function readText(file: string): Promise<string> {
+/**
+ * A registry file's bytes. Synchronous on purpose: fs/promises reads a file in 512 KB steps, each a
+ * trip through the thread pool, and a cold fold of 50 files spent ~0.25 s waiting on those trips.
+ */
+async function readBytes(file: string): Promise<Buffer> {
   try {
-    // One decode of the whole file: readFile(file, 'utf8') decodes chunk by chunk, ~3x the cost here.
-    return (await readFile(file)).toString('utf8');
+    return readFileSync(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
     throw error;
   }
+}
+
+async function readText(file: string): Promise<string> {
+  return (await readBytes(file)).toString('utf8');
 }
 
 interface Problem {
@@ -197,6 +204,44 @@ function lowerBound(sorted: Column, v: number): number {
   return lo;
 }
 
+/** Reads version `version`'s register event from its file on first call (then remembers it). */
+function registerLoader(dir: string, file: string, line: number, offset: number, version: number): () => RegisterEvent {
+  let register: RegisterEvent | undefined;
+  return () => {
+    if (register !== undefined) return register;
+    // The offset is only trusted when it leads to this version's register event.
+    let atOffset: RegisterEvent | undefined;
+    try {
+      atOffset = offset >= 0 ? (JSON.parse(readLineAt(join(dir, file), offset)) as RegisterEvent) : undefined;
+    } catch {
+      atOffset = undefined; // not a line start: read the file's lines instead
+    }
+    register = atOffset?.type === 'register' && atOffset.version === version ? atOffset : (JSON.parse(readLine(dir, file, line)) as RegisterEvent);
+    return register;
+  };
+}
+
+/**
+ * The same version, with its register event let go: read back from its (sealed) file when asked.
+ * A cold fold of 100,000 events otherwise keeps 25,000 parsed register events alive, and the
+ * garbage collector spent a third of the fold's time walking them.
+ */
+function withRegisterOnDisk(v: VersionState, dir: string): VersionState {
+  if (v.source?.offset === undefined) return v;
+  const load = registerLoader(dir, v.source.file, v.source.line, v.source.offset, v.version);
+  return {
+    version: v.version,
+    digest: v.digest,
+    get register(): RegisterEvent {
+      return load();
+    },
+    source: v.source,
+    deprecated: v.deprecated,
+    promotedTo: v.promotedTo,
+    approvals: v.approvals,
+  };
+}
+
 /** Versions restored from a snapshot: each built on first use, its register event read on first use. */
 function snapshotVersions(dir: string, snapshot: Snapshot): LazyVersions {
   const deprecated = new Set(snapshot.deprecated);
@@ -218,19 +263,7 @@ function snapshotVersions(dir: string, snapshot: Snapshot): LazyVersions {
     const file = snapshot.files[columnAt(columns.registerFile, i)]?.name as string;
     const line = columnAt(columns.registerLine, i);
     const offset = columnAt(columns.registerOffset, i);
-    let register: RegisterEvent | undefined;
-    const load = (): RegisterEvent => {
-      if (register !== undefined) return register;
-      // The offset is only trusted when it leads to this version's register event.
-      let atOffset: RegisterEvent | undefined;
-      try {
-        atOffset = offset >= 0 ? (JSON.parse(readLineAt(join(dir, file), offset)) as RegisterEvent) : undefined;
-      } catch {
-        atOffset = undefined; // not a line start: read the file's lines instead
-      }
-      register = atOffset?.type === 'register' && atOffset.version === version ? atOffset : (JSON.parse(readLine(dir, file, line)) as RegisterEvent);
-      return register;
-    };
+    const load = registerLoader(dir, file, line, offset, version);
     let promotedSet: Set<string> | undefined;
     let approvals: Map<string, string[]> | undefined;
     return {
@@ -369,24 +402,27 @@ export async function loadModel(location: RegistryLocation, model: string, shown
   for (const [i, file] of files.entries()) {
     if (i < sealed.length) continue;
     const name = relative(location.dir, file);
-    const log = parseLog(await readText(file), model, start);
+    const log = parseLog(await readBytes(file), model, start);
     for (const p of log.problems) problems.push({ file: name, line: p.line, message: p.message });
-    let offset = 0;
+    const sealedFile = i < files.length - 1;
     log.events.forEach((event, n) => {
-      const problem = applyEvent(state, event, { file: name, line: n + 1, offset });
+      const problem = applyEvent(state, event, { file: name, line: n + 1, offset: log.offsets[n] as number });
       if (problem !== undefined) problems.push({ file: name, line: n + 1, message: problem });
-      offset += Buffer.byteLength(log.lines[n] ?? '') + 1;
+      else if (sealedFile && event.type === 'register') {
+        const v = state.versions.get(event.version);
+        if (v !== undefined) state.versions.set(event.version, withRegisterOnDisk(v, location.dir));
+      }
     });
-    lines = log.lines.length;
-    start = { seq: start.seq + log.lines.length, prev: log.lastDigest };
+    lines = log.count;
+    start = { seq: start.seq + log.count, prev: log.lastDigest };
     const last = i === files.length - 1;
-    if (!last && log.lines.length !== segmentLimit) {
-      problems.push({ file: name, line: log.lines.length, message: `has ${log.lines.length} events, but a registry file is only followed by the next one when it holds ${segmentLimit}` });
+    if (!last && log.count !== segmentLimit) {
+      problems.push({ file: name, line: log.count, message: `has ${log.count} events, but a registry file is only followed by the next one when it holds ${segmentLimit}` });
     }
     // A full file never changes again, even the last one: it joins the snapshot.
-    if (!last || log.lines.length === segmentLimit) {
+    if (!last || log.count === segmentLimit) {
       const s = await stat(file);
-      sealed.push({ name, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, lines: log.lines.length });
+      sealed.push({ name, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, lines: log.count });
       // The snapshot is of the state after the last full file (the one before the last, or the last).
       if (i >= files.length - 2) snapshot = buildSnapshot(sealed, start.seq - 1, start.prev, state);
     }
@@ -405,10 +441,10 @@ export async function readAllEvents(location: RegistryLocation, model: string, s
   let start: ChainStart = { seq: 1, prev: null };
   for (const file of await segmentFiles(location.dir, model)) {
     const name = relative(location.dir, file);
-    const log = parseLog(await readText(file), model, start);
+    const log = parseLog(await readBytes(file), model, start);
     for (const p of log.problems) problems.push({ file: name, line: p.line, message: p.message });
     events.push(...log.events);
-    start = { seq: start.seq + log.lines.length, prev: log.lastDigest };
+    start = { seq: start.seq + log.count, prev: log.lastDigest };
   }
   const folded = foldEvents(model, events);
   for (const p of folded.problems) problems.push({ file: '', line: p.line, message: `event seq ${p.line}: ${p.message}` });

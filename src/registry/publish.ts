@@ -53,7 +53,7 @@ async function localEvents(git: Git, location: RegistryLocation, base: string | 
       const model = parseSegmentName(path.slice(dir.length + 1))?.model ?? '';
       const before = previous === undefined ? '' : ((await git.show(previous, path)) ?? '');
       const after = (await git.show(commit, path)) ?? '';
-      const beforeLines = parseLog(before, model).lines.length;
+      const beforeLines = parseLog(before, model).count;
       for (const event of parseLog(after, model).events.slice(beforeLines)) out.push({ model, event });
     }
     previous = commit;

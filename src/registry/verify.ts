@@ -91,11 +91,11 @@ export async function verifyRegistry(options: VerifyOptions): Promise<VerifyRepo
       const text = await readFile(file, 'utf8');
       const log = parseLog(text, model, start);
       for (const p of log.problems) problems.push({ code: p.code, file: shownOf(name), line: p.line, message: p.message });
-      if (i < files.length - 1 && log.lines.length !== limit) {
-        problems.push({ code: 'E_SEGMENT', file: shownOf(name), line: log.lines.length, message: `has ${log.lines.length} events but is followed by another file (a full file holds ${limit})` });
+      if (i < files.length - 1 && log.count !== limit) {
+        problems.push({ code: 'E_SEGMENT', file: shownOf(name), line: log.count, message: `has ${log.count} events but is followed by another file (a full file holds ${limit})` });
       }
       log.events.forEach((event) => events.push(event));
-      start = { seq: start.seq + log.lines.length, prev: log.lastDigest };
+      start = { seq: start.seq + log.count, prev: log.lastDigest };
 
       const gitPath = gitPathOf(file);
       if (options.history !== false) {
