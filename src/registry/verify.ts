@@ -88,8 +88,9 @@ export async function verifyRegistry(options: VerifyOptions): Promise<VerifyRepo
       const name = relative(dir, file);
       const expected = segmentName(model, i + 1);
       if (name !== expected) problems.push({ code: 'E_SEGMENT', file: shownOf(name), line: null, message: `registry file ${expected} is missing before ${name}` });
-      const text = await readFile(file, 'utf8');
-      const log = parseLog(text, model, start);
+      const bytes = await readFile(file);
+      const log = parseLog(bytes, model, start);
+      const text = bytes.toString('utf8');
       for (const p of log.problems) problems.push({ code: p.code, file: shownOf(name), line: p.line, message: p.message });
       if (i < files.length - 1 && log.count !== limit) {
         problems.push({ code: 'E_SEGMENT', file: shownOf(name), line: log.count, message: `has ${log.count} events but is followed by another file (a full file holds ${limit})` });
