@@ -209,7 +209,9 @@ function mutate(lines: string[], m: Mutation): string[] {
 function checkLog(text: string): void {
   const lineCount = text === '' ? 0 : text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   const parsed = parseLog(text, 'm');
-  expect(parsed.lines.length).toBe(lineCount);
+  expect(parsed.count).toBe(lineCount);
+  // Bytes or text, the same reading.
+  expect(parseLog(Buffer.from(text, 'utf8'), 'm')).toEqual(parsed);
   for (const p of parsed.problems) {
     expect(Number.isInteger(p.line) && p.line >= 1 && p.line <= Math.max(1, lineCount), `line ${p.line} of ${lineCount}`).toBe(true);
     expect(p.message.length).toBeGreaterThan(0);
