@@ -13,7 +13,7 @@
  * commit fails the line is removed again, so a failed command leaves the registry as it found it.
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { integrityError, usageError } from '../errors.js';
 import type { Git } from '../git/index.js';
