@@ -80,64 +80,72 @@ export async function verifyRegistry(options: VerifyOptions): Promise<VerifyRepo
     });
   }
   const modelNames = [...new Set(names.map((n) => parseSegmentName(n)?.model).filter((m): m is string => m !== undefined))];
-  for (const model of modelNames) {
-    const files = await segmentFiles(dir, model);
-    const events: RegistryEvent[] = [];
-    let start: ChainStart = { seq: 1, prev: null };
-    for (const [i, file] of files.entries()) {
-      const name = relative(dir, file);
-      const expected = segmentName(model, i + 1);
-      if (name !== expected) problems.push({ code: 'E_SEGMENT', file: shownOf(name), line: null, message: `registry file ${expected} is missing before ${name}` });
-      const bytes = await readFile(file);
-      const log = parseLog(bytes, model, start);
-      const text = bytes.toString('utf8');
-      for (const p of log.problems) problems.push({ code: p.code, file: shownOf(name), line: p.line, message: p.message });
-      if (i < files.length - 1 && log.count !== limit) {
-        problems.push({ code: 'E_SEGMENT', file: shownOf(name), line: log.count, message: `has ${log.count} events but is followed by another file (a full file holds ${limit})` });
-      }
-      log.events.forEach((event) => events.push(event));
-      start = { seq: start.seq + log.count, prev: log.lastDigest };
+  // Every committed version of every file is read through one git process.
+  const blobs = options.history === false ? undefined : git.openBlobReader();
+  try {
+    for (const model of modelNames) {
+      const files = await segmentFiles(dir, model);
+      // The files' histories at once (git log per file; simple-git runs a few in parallel).
+      const histories = options.history === false ? [] : await Promise.all(files.map((file) => git.history(gitPathOf(file))));
+      const events: RegistryEvent[] = [];
+      let start: ChainStart = { seq: 1, prev: null };
+      for (const [i, file] of files.entries()) {
+        const name = relative(dir, file);
+        const expected = segmentName(model, i + 1);
+        if (name !== expected) problems.push({ code: 'E_SEGMENT', file: shownOf(name), line: null, message: `registry file ${expected} is missing before ${name}` });
+        const bytes = await readFile(file);
+        const log = parseLog(bytes, model, start);
+        const text = bytes.toString('utf8');
+        for (const p of log.problems) problems.push({ code: p.code, file: shownOf(name), line: p.line, message: p.message });
+        if (i < files.length - 1 && log.count !== limit) {
+          problems.push({ code: 'E_SEGMENT', file: shownOf(name), line: log.count, message: `has ${log.count} events but is followed by another file (a full file holds ${limit})` });
+        }
+        log.events.forEach((event) => events.push(event));
+        start = { seq: start.seq + log.count, prev: log.lastDigest };
 
-      const gitPath = gitPathOf(file);
-      if (options.history !== false) {
-        const history = await git.history(gitPath);
-        commits += history.length;
-        let previous = '';
-        let previousRev = '(empty)';
-        for (const rev of history) {
-          const content = await git.show(rev, gitPath);
-          if (content === undefined) {
-            problems.push({ code: 'E_HISTORY', file: shownOf(name), line: null, message: `deleted in commit ${rev.slice(0, 12)}: registry files are append-only` });
-            previous = '';
+        const gitPath = gitPathOf(file);
+        if (blobs !== undefined) {
+          const history = histories[i] ?? [];
+          commits += history.length;
+          let previous = '';
+          let previousRev = '(empty)';
+          for (const rev of history) {
+            const content = await blobs.read(rev, gitPath);
+            if (content === undefined) {
+              problems.push({ code: 'E_HISTORY', file: shownOf(name), line: null, message: `deleted in commit ${rev.slice(0, 12)}: registry files are append-only` });
+              previous = '';
+              previousRev = rev;
+              continue;
+            }
+            const line = firstDivergence(previous, content);
+            if (line !== undefined) {
+              problems.push({ code: 'E_HISTORY', file: shownOf(name), line, message: `commit ${rev.slice(0, 12)} rewrites line ${line} as it was in ${previousRev.slice(0, 12)}: the history is not append-only` });
+            }
+            previous = content;
             previousRev = rev;
-            continue;
           }
-          const line = firstDivergence(previous, content);
+          const line = firstDivergence(previous, text);
+          if (history.length > 0 && line !== undefined) {
+            problems.push({ code: 'E_HISTORY', file: shownOf(name), line, message: `the working copy rewrites line ${line} of the last committed version (${previousRev.slice(0, 12)})` });
+          }
+        }
+        if (sinceCommit !== undefined) {
+          const base = await git.show(sinceCommit, gitPath);
+          const line = base === undefined ? undefined : firstDivergence(base, text);
           if (line !== undefined) {
-            problems.push({ code: 'E_HISTORY', file: shownOf(name), line, message: `commit ${rev.slice(0, 12)} rewrites line ${line} as it was in ${previousRev.slice(0, 12)}: the history is not append-only` });
+            problems.push({ code: 'E_HISTORY', file: shownOf(name), line, message: `line ${line} differs from ${options.since}: the registry must only grow from there` });
           }
-          previous = content;
-          previousRev = rev;
-        }
-        const line = firstDivergence(previous, text);
-        if (history.length > 0 && line !== undefined) {
-          problems.push({ code: 'E_HISTORY', file: shownOf(name), line, message: `the working copy rewrites line ${line} of the last committed version (${previousRev.slice(0, 12)})` });
         }
       }
-      if (sinceCommit !== undefined) {
-        const base = await git.show(sinceCommit, gitPath);
-        const line = base === undefined ? undefined : firstDivergence(base, text);
-        if (line !== undefined) {
-          problems.push({ code: 'E_HISTORY', file: shownOf(name), line, message: `line ${line} differs from ${options.since}: the registry must only grow from there` });
-        }
+      const { state, problems: foldProblems } = foldEvents(model, events);
+      for (const p of foldProblems) {
+        const at = locate(files.map((f) => relative(dir, f)), limit, p.line);
+        problems.push({ code: 'E_STATE', file: shownOf(at.file), line: at.line, message: p.message });
       }
+      models.push({ model, file: shownOf(segmentName(model, 1)), events: events.length, state });
     }
-    const { state, problems: foldProblems } = foldEvents(model, events);
-    for (const p of foldProblems) {
-      const at = locate(files.map((f) => relative(dir, f)), limit, p.line);
-      problems.push({ code: 'E_STATE', file: shownOf(at.file), line: at.line, message: p.message });
-    }
-    models.push({ model, file: shownOf(segmentName(model, 1)), events: events.length, state });
+  } finally {
+    await blobs?.close();
   }
   if (sinceCommit !== undefined) {
     // A file that existed at the base revision and is gone now was deleted.
