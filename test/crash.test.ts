@@ -133,10 +133,13 @@ async function campaign(target: StoreUnderTest, random: () => number): Promise<C
 
   /** Follow the hint of E_GIT_LOCKED: delete the lock file it names (index.lock, a ref's lock…). */
   const deleteNamedLock = (dir: string, stdout: string): void => {
-    const error = (JSON.parse(stdout) as { error: { hint: string; details: { lock: string } } }).error;
-    expect(error.hint).toContain(`delete ${error.details.lock}`);
-    expect(error.details.lock).toMatch(/^\.git\/.*\.lock$/);
-    rmSync(join(dir, error.details.lock), { force: true });
+    const error = (JSON.parse(stdout) as { error: { hint: string; details: { lock: string; locks: string[] } } }).error;
+    expect(error.hint).toContain(`delete ${error.details.locks.join(' ')}`);
+    expect(error.details.locks[0]).toBe(error.details.lock);
+    for (const lock of error.details.locks) {
+      expect(lock).toMatch(/^\.git\/.*\.lock$/);
+      rmSync(join(dir, lock), { force: true });
+    }
   };
 
   /** Rerun until done: exit 0, or E_GIT_LOCKED (follow its hint once). */

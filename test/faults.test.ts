@@ -149,7 +149,19 @@ describe('git faults', () => {
     noStack(stuck);
     expect(git(repo.dir, 'rev-parse', 'HEAD')).toBe(head);
 
-    rmSync(lock);
+    // A git killed mid-commit can leave more than one: all are named, so one round of the hint does.
+    const headLock = join(repo.dir, '.git', 'HEAD.lock');
+    const branchLock = join(repo.dir, '.git', 'refs', 'heads', 'main.lock');
+    writeFileSync(headLock, '');
+    writeFileSync(branchLock, '');
+    const several = await repo.run(['promote', 'm@1', '--to', 'production', '--json']);
+    expect(several.code).toBe(3);
+    const details = (errorOf(several) as { details?: { locks?: string[] } }).details;
+    expect(details?.locks).toEqual(['.git/index.lock', '.git/HEAD.lock', '.git/refs/heads/main.lock']);
+    expect(errorOf(several)).toMatchObject({ message: expect.stringContaining('also there: .git/HEAD.lock, .git/refs/heads/main.lock'), hint: expect.stringContaining('delete .git/index.lock .git/HEAD.lock .git/refs/heads/main.lock') });
+    expect(git(repo.dir, 'rev-parse', 'HEAD')).toBe(head);
+
+    for (const stale of details?.locks ?? []) rmSync(join(repo.dir, stale));
     const rerun = await repo.run(['promote', 'm@1', '--to', 'production']);
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(eventsAt(repo.dir, 'HEAD').filter((e) => e.type === 'promote' && e.env === 'production')).toHaveLength(1);

@@ -3,7 +3,7 @@
  * need it. Failures become MlshipErrors: not a repository (2), remote unreachable or refusing (3).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { environmentError, messageOf, usageError } from '../errors.js';
@@ -71,6 +71,30 @@ function lockOf(error: unknown): string | undefined {
   return /index\.lock/.test(message) ? 'index.lock' : undefined;
 }
 
+/** The lock files a commit takes, other than `except`, that exist in `gitDir` now. */
+function otherLocks(gitDir: string, except: string): string[] {
+  const found: string[] = [];
+  for (const name of ['index.lock', 'HEAD.lock']) {
+    const path = join(gitDir, name);
+    if (path !== except && existsSync(path)) found.push(path);
+  }
+  const walk = (dir: string): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.lock') && path !== except) found.push(path);
+    }
+  };
+  walk(join(gitDir, 'refs', 'heads'));
+  return found;
+}
+
 /** How long ago a lock was taken, for the message ('' when it is gone or unreadable). */
 function lockAge(path: string): string {
   const stats = statSync(path, { throwIfNoEntry: false });
@@ -103,10 +127,15 @@ const gitFailure = (what: string, error: unknown, repo?: { root: string; gitDir:
   const lock = lockOf(error);
   if (lock !== undefined) {
     const full = isAbsolute(lock) ? lock : repo !== undefined ? join(repo.gitDir, lock) : lock;
-    const shown = repo !== undefined && isAbsolute(full) ? relative(repo.root, full) : full;
-    return environmentError('E_GIT_LOCKED', `git ${what} failed: another git process holds the lock ${shown}${lockAge(full)}`, {
-      hint: `wait for the other git command to finish; if none is running (a crashed one left it behind), delete ${shown} and run the command again`,
-      details: { lock: shown },
+    const show = (path: string) => (repo !== undefined && isAbsolute(path) ? relative(repo.root, path) : path);
+    const shown = show(full);
+    // A git killed in a commit can leave several (index.lock, HEAD.lock, the branch's): name them
+    // all, so that one round of the hint is enough.
+    const others = repo === undefined ? [] : otherLocks(repo.gitDir, full).map(show);
+    const all = [shown, ...others];
+    return environmentError('E_GIT_LOCKED', `git ${what} failed: another git process holds the lock ${shown}${lockAge(full)}${others.length > 0 ? ` (also there: ${others.join(', ')})` : ''}`, {
+      hint: `wait for the other git command to finish; if none is running (a crashed one left ${all.length > 1 ? 'them' : 'it'} behind), delete ${all.join(' ')} and run the command again`,
+      details: { lock: shown, locks: all },
       cause: error,
     });
   }
