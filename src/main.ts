@@ -5,7 +5,6 @@
  * the other core meanwhile. Only the plain form `mlship COMMAND …` is looked at: with -C or -c
  * anywhere, nothing is started, and the listing is taken when it is needed, as always.
  */
-import { dirname, join } from 'node:path';
 
 /** The commands that hash a model's artifacts. */
 const HASHING = new Set(['push', 'run', 'register', 'eval']);
@@ -19,7 +18,7 @@ const MAX_PREFETCH = 4;
 export async function prefetch(argv: readonly string[], cwd: string, env: Record<string, string | undefined>): Promise<string[]> {
   const command = argv[2];
   if (command === undefined || !HASHING.has(command)) return [];
-  const [{ FIND_MIN_FILES, findSetting, prefetchFind }, { largeTrees }, { findConfig }] = await Promise.all([import('./store/find.js'), import('./store/stat-cache.js'), import('./config/file.js')]);
+  const [{ FIND_MIN_FILES, findSetting, prefetchFind }, { largeTrees, statCacheFile }, { cacheDirOf, findConfig }] = await Promise.all([import('./store/find.js'), import('./store/stat-cache.js'), import('./config/file.js')]);
   if (!findSetting(env)) return [];
   const rest = argv.slice(3);
   if (rest.some((a) => a === '--' || a.startsWith('--cwd') || a.startsWith('--config') || /^-[^-]*[Cc]/.test(a))) return [];
@@ -29,7 +28,7 @@ export async function prefetch(argv: readonly string[], cwd: string, env: Record
   } catch {
     return [];
   }
-  const dirs = largeTrees(join(dirname(config), '.mlship', 'cache', 'stat-cache.json'), FIND_MIN_FILES).slice(0, MAX_PREFETCH);
+  const dirs = largeTrees(statCacheFile(cacheDirOf(config)), FIND_MIN_FILES).slice(0, MAX_PREFETCH);
   for (const dir of dirs) prefetchFind(dir);
   return dirs;
 }

@@ -4,11 +4,10 @@
  * which only the CLI builds; core modules never read process.env or print.
  */
 import { hostname, userInfo } from 'node:os';
-import { join } from 'node:path';
 import { usageError } from './errors.js';
 import { closest } from './config/suggest.js';
 import { loadConfig } from './config/cache.js';
-import { findConfig, type LoadedConfig } from './config/file.js';
+import { cacheDirOf, findConfig, type LoadedConfig } from './config/file.js';
 import type { ModelConfig } from './config/schema.js';
 import type { Git } from './git/index.js';
 import { resolveActor } from './registry/actor.js';
@@ -72,7 +71,7 @@ const configCacheSetting = (env: Env): boolean => !['off', '0', 'false', 'no'].i
 export async function openProject(ctx: Context): Promise<Project> {
   const loaded = await loadConfig(findConfig(ctx.cwd, ctx.configFile), ctx.cwd, { cache: configCacheSetting(ctx.env) });
   const root = loaded.root;
-  const cacheDir = join(root, '.mlship', 'cache');
+  const cacheDir = cacheDirOf(loaded.file);
   const registryDir = resolveInside(root, loaded.config.registry, loaded.where(['registry']));
   let git: Promise<Git> | undefined;
   let store: Promise<ArtifactStore> | undefined;

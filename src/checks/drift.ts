@@ -20,9 +20,8 @@ import { openDataset, queryDataset } from './source.js';
 import { buildSketch, readSketch, sketchFile, writeSketch, type CategoricalSketch, type ColumnSketch, type NumericSketch, type SketchRequest } from './sketch.js';
 import { resolveInside } from '../paths.js';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { hashFile } from '../store/hash.js';
-import { openStatCache } from '../store/stat-cache.js';
+import { openStatCache, statCacheFile } from '../store/stat-cache.js';
 import { environmentError, MlshipError } from '../errors.js';
 import type { CheckContext, CheckFailure, CheckResult } from './types.js';
 import { columnMissing } from './failures.js';
@@ -134,7 +133,7 @@ export async function runDriftCheck(engine: Engine, name: string, drift: DriftCh
 async function digestOf(full: string, path: string, ctx: CheckContext): Promise<string> {
   try {
     if (ctx.digestFile) return await ctx.digestFile(full);
-    const cache = await openStatCache(join(ctx.cacheDir, 'stat-cache.json'));
+    const cache = await openStatCache(statCacheFile(ctx.cacheDir));
     const stats = await stat(full);
     const known = cache.lookup(full, stats);
     if (known !== undefined) return known;

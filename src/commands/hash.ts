@@ -1,9 +1,9 @@
 /** `mlship hash PATH...`: "sha256:<hex>  PATH", like sha256sum; a directory prints its tree digest. */
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { usageError } from '../errors.js';
-import { findConfig } from '../config/file.js';
+import { cacheDirOf, findConfig } from '../config/file.js';
 import { hashArtifact, hashOptions } from '../store/artifacts.js';
-import { noStatCache, openStatCache, type StatCache } from '../store/stat-cache.js';
+import { noStatCache, openStatCache, statCacheFile, type StatCache } from '../store/stat-cache.js';
 import type { Context } from '../project.js';
 import type { Handler } from './types.js';
 
@@ -11,7 +11,7 @@ import type { Handler } from './types.js';
 async function statCacheFor(ctx: Context, enabled: boolean): Promise<StatCache> {
   if (!enabled) return noStatCache;
   try {
-    return await openStatCache(join(dirname(findConfig(ctx.cwd, ctx.configFile)), '.mlship', 'cache', 'stat-cache.json'));
+    return await openStatCache(statCacheFile(cacheDirOf(findConfig(ctx.cwd, ctx.configFile))));
   } catch {
     return noStatCache;
   }

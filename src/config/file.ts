@@ -4,11 +4,14 @@
  * (cache.ts) start without them.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import type { Config } from './schema.js';
 
 export const CONFIG_FILE = 'mlship.yaml';
+
+/** The local, git-ignored cache folder of the project whose mlship.yaml is `configFile`. */
+export const cacheDirOf = (configFile: string): string => join(dirname(configFile), '.mlship', 'cache');
 
 /** A key path into the YAML document: object keys and array indexes. */
 export type KeyPath = readonly (string | number)[];

@@ -2,11 +2,10 @@
  * A model's declared artifacts: resolved inside the project, hashed (through the stat cache), and
  * summarised into the version digest: sha256 of the canonical JSON of `{name: digest}` sorted by name.
  */
-import { join } from 'node:path';
 import type { Project } from '../project.js';
 import { hashArtifact, hashOptions, type HashedArtifact } from '../store/artifacts.js';
 import { hashBytes } from '../store/hash.js';
-import { openStatCache } from '../store/stat-cache.js';
+import { openStatCache, statCacheFile } from '../store/stat-cache.js';
 import { mapPool } from '../store/pool.js';
 
 export interface ModelArtifact {
@@ -28,7 +27,7 @@ export function artifactPaths(project: Project, model: string): Record<string, s
 export async function hashModelArtifacts(project: Project, model: string): Promise<{ artifacts: ModelArtifact[]; digest: string }> {
   const [, config] = project.model(model);
   const paths = artifactPaths(project, model);
-  const cache = await openStatCache(join(project.cacheDir, 'stat-cache.json'));
+  const cache = await openStatCache(statCacheFile(project.cacheDir));
   const progress = project.ctx.progress(`hashing ${model}`);
   try {
     const artifacts = await mapPool(Object.entries(paths), 2, async ([name, full]) => ({

@@ -107,6 +107,7 @@ export function filesFingerprint(files: readonly ListedFile[]): string {
 
 /** Marks a fingerprint made from find's output, so it never compares equal to Node's. */
 const FIND_PREFIX = 'find:';
+const findFingerprint = (out: Buffer): string => FIND_PREFIX + createHash('sha256').update(out).digest('hex');
 
 /**
  * The fingerprint from one run of GNU find: sha256 of its output as printed (no parsing but each
@@ -130,7 +131,7 @@ export async function findListing(dir: string, options: FindOptions = {}): Promi
     if (end < 0) return undefined;
     at = end + 1;
   }
-  return { fingerprint: FIND_PREFIX + createHash('sha256').update(out).digest('hex'), size, files };
+  return { fingerprint: findFingerprint(out), size, files };
 }
 
 /** find's `seconds.fraction` as Node's `…Ms` number (Node computes sec * 1e3 + nsec / 1e6). */
@@ -163,5 +164,5 @@ export function findListingOf(dir: string, files: readonly ListedFile[], options
   if (lines.size !== files.length) return undefined;
   for (const file of files) if (lines.get(file.rel) !== listingLine(file.rel, file.stats)) return undefined;
   const size = files.reduce((n, f) => n + f.stats.size, 0);
-  return { fingerprint: FIND_PREFIX + createHash('sha256').update(out).digest('hex'), size, files: files.length };
+  return { fingerprint: findFingerprint(out), size, files: files.length };
 }

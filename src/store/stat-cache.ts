@@ -69,6 +69,9 @@ function writeAtomic(file: string, text: string): void {
   renameSync(temp, file);
 }
 
+/** The stat cache's file in a project's cache folder (the tree cache lives beside it). */
+export const statCacheFile = (cacheDir: string): string => join(cacheDir, 'stat-cache.json');
+
 /** The directories the tree cache beside the stat cache `file` last saw with at least `min` files. */
 export function largeTrees(file: string, min: number): string[] {
   return Object.entries(readTable<TreeEntry>(join(dirname(file), 'trees.json'), 'trees'))
